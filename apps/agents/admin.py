@@ -1,0 +1,90 @@
+"""Agent tokens (issue, revoke) and the tool-call log in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from apps.core.errors import ApplicationError
+from apps.sops.forms import show_application_error
+from apps.sops.permissions import AGENT_SCOPES
+
+from .models import AgentToken, ToolCall
+from .services import agent_token_issue, agent_token_revoke
+
+
+class TokenIssueForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="The agent or bridge, e.g. support-bot or bridge-eu-1.")
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in AGENT_SCOPES], widget=forms.CheckboxSelectMultiple, initial=["sop:read"],
+        help_text="sop:read reads live SOPs; sop:propose proposes drafts; bridge:sync is for bridges.",
+    )
+
+
+@admin.register(AgentToken)
+class AgentTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "token_prefix", "scopes", "active", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "token_prefix"]
+    readonly_fields = ["name", "token_prefix", "scopes", "created_by", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["token_sha256", "user"]
+    actions = ["revoke"]
+
+    @admin.display(boolean=True, description="Active")
+    def active(self, obj: AgentToken) -> bool:
+        return obj.is_active
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        """Issue a token and show it once."""
+        if not self.has_add_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = TokenIssueForm(request.POST or None)
+        issued = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                token, raw = agent_token_issue(actor=request.user, name=form.cleaned_data["name"],
+                                               scopes=form.cleaned_data["scopes"])
+            except ApplicationError as exc:
+                show_application_error(form, exc)
+            else:
+                issued = {"token": token, "raw": raw}
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "issued": issued, "title": "Issue an agent token"}
+        return TemplateResponse(request, "sopgov/token_issue.html", context)
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AgentToken]) -> None:
+        tokens = list(queryset)
+        for token in tokens:
+            agent_token_revoke(actor=request.user, token=token, reason="revoked in the admin")
+        messages.success(request, f"Revoked {len(tokens)} token(s); bridges refuse them within a second.")
+
+
+@admin.register(ToolCall)
+class ToolCallAdmin(admin.ModelAdmin):
+    list_display = ["called_at", "agent_name", "tool", "sop_slug", "version_number", "routing_key", "latency_ms",
+                    "is_error", "bridge_id"]
+    list_filter = ["tool", "is_error", "agent_name"]
+    search_fields = ["routing_key", "sop_slug", "agent_name", "content_sha256", "bundle_sha256", "arguments_sha256"]
+    date_hierarchy = "called_at"
+    show_full_result_count = False
+    list_per_page = 100
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,204 @@
+"""Writes for agent tokens, the tool-call log and agents' proposals."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from apps.sops import permissions
+from apps.sops.models import SOPVersion, VersionOrigin, VersionStatus
+from apps.sops.selectors import sop_get
+from apps.sops.services import sop_version_create
+
+from .models import AgentToken, ToolCall
+from .tokens import generate_token, hash_token
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+MAX_CALLS_PER_BATCH = 5000
+
+
+@transaction.atomic
+def agent_token_issue(
+    *, actor: Any | None, name: str, scopes: list[str], raw_token: str | None = None
+) -> tuple[AgentToken, str]:
+    """Create an agent token; return it and the raw token, which is shown once and never stored.
+
+    Args:
+        name: unique name of the agent or bridge (``[A-Za-z0-9][A-Za-z0-9_.-]*``).
+        scopes: subset of ``permissions.AGENT_SCOPES``.
+        raw_token: register this exact token (operators' pre-shared secret, ≥ 32 chars)
+            instead of generating one; if a token with the same hash exists under the same
+            name, its scopes are updated instead (idempotent start-up).
+
+    Raises:
+        InvalidInput: bad name, unknown scope, or a too-short ``raw_token``.
+        Conflict: an active token with this name exists (revoke it first).
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidInput("Token names use letters, digits, '.', '_' and '-'.", field_errors={"name": ["Invalid name."]})
+    unknown = sorted(set(scopes) - set(permissions.AGENT_SCOPES))
+    if unknown or not scopes:
+        raise InvalidInput(
+            f"Unknown or missing scopes {unknown}; choose from {list(permissions.AGENT_SCOPES)}.",
+            field_errors={"scopes": ["Invalid scopes."]},
+        )
+    if raw_token is not None and len(raw_token) < 32:
+        raise InvalidInput("A supplied token must be at least 32 characters.", field_errors={"token": ["Too short."]})
+    raw = raw_token or generate_token()
+    digest = hash_token(raw)
+    existing = AgentToken.objects.select_for_update().filter(name=name, revoked_at__isnull=True).first()
+    if existing is not None:
+        if existing.token_sha256 != digest:
+            raise Conflict(f"An agent token named {name!r} already exists; revoke it or choose another name.")
+        if existing.scopes != sorted(set(scopes)):
+            before = {"scopes": existing.scopes}
+            existing.scopes = sorted(set(scopes))
+            existing.save()
+            audit_record(actor=actor, action=AuditAction.TOKEN_ISSUE, target=existing, before=before,
+                         after={"scopes": existing.scopes}, reason="re-registered with new scopes")
+        return existing, raw
+    if AgentToken.objects.filter(token_sha256=digest).exists():
+        raise Conflict("This token value was used before; supply a new one.")
+    user_model = get_user_model()
+    username = f"agent-{name}"[:150]
+    service_user, _ = user_model.objects.get_or_create(username=username, defaults={"is_active": True})
+    service_user.set_unusable_password()
+    service_user.save()
+    token = AgentToken.objects.create(
+        name=name, token_prefix=raw[:12], token_sha256=digest, scopes=sorted(set(scopes)),
+        user=service_user, created_by=actor,
+    )
+    audit_record(actor=actor, action=AuditAction.TOKEN_ISSUE, target=token, after={"scopes": token.scopes})
+    return token, raw
+
+
+@transaction.atomic
+def agent_token_revoke(*, actor: Any | None, token: AgentToken, reason: str = "") -> AgentToken:
+    """Revoke ``token``; bridges refuse it within a second of the next credentials poll."""
+    token = AgentToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save()
+        audit_record(actor=actor, action=AuditAction.TOKEN_REVOKE, target=token,
+                     before={"revoked": False}, after={"revoked": True}, reason=reason)
+    return token
+
+
+def agent_token_authenticate(raw: str) -> AgentToken | None:
+    """Return the active token whose hash matches ``raw``, or ``None``."""
+    if not raw:
+        return None
+    token = AgentToken.objects.select_related("user").filter(token_sha256=hash_token(raw)).first()
+    return token if token is not None and token.is_active else None
+
+
+def _parse_call(item: Any, bridge_id: str, token_names: dict[int, str]) -> ToolCall:
+    if not isinstance(item, dict):
+        raise InvalidInput("Each tool call must be an object.")
+    try:
+        called_at = parse_datetime(str(item["called_at"]))
+        if called_at is None:
+            raise ValueError("called_at is not an ISO 8601 date-time")
+        token_id = item.get("token_id")
+        return ToolCall(
+            call_id=uuid.UUID(str(item["call_id"])),
+            called_at=called_at,
+            bridge_id=bridge_id[:100],
+            tool=str(item["tool"])[:64],
+            agent_token_id=token_id if token_id in token_names else None,
+            agent_name=str(item.get("agent_name") or "")[:100],
+            routing_key=str(item.get("routing_key") or "")[:200],
+            arguments_sha256=str(item["arguments_sha256"])[:64],
+            sop_slug=str(item.get("sop_slug") or "")[:170],
+            version_number=item.get("version") if isinstance(item.get("version"), int) else None,
+            content_sha256=str(item.get("content_sha256") or "")[:64],
+            bundle_sha256=str(item.get("bundle_sha256") or "")[:64],
+            latency_ms=float(item["latency_ms"]),
+            is_error=bool(item.get("is_error", False)),
+            error=str(item.get("error") or "")[:500],
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"Malformed tool call record: {exc}") from exc
+
+
+def tool_calls_record(*, bridge_id: str, calls: list[Any]) -> int:
+    """Store a batch of tool calls a bridge served; return how many were new.
+
+    Records already stored (same ``call_id``) are skipped, so re-sending a batch is safe.
+    Each agent token's ``last_used_at`` moves to its latest call.
+
+    Raises:
+        InvalidInput: not a list, more than 5,000 records, or a malformed record (nothing stored).
+    """
+    if not isinstance(calls, list):
+        raise InvalidInput("'calls' must be a list.")
+    if len(calls) > MAX_CALLS_PER_BATCH:
+        raise InvalidInput(f"At most {MAX_CALLS_PER_BATCH} calls per batch.")
+    ids = {c.get("token_id") for c in calls if isinstance(c, dict) and isinstance(c.get("token_id"), int)}
+    token_names = dict(AgentToken.objects.filter(pk__in=ids).values_list("pk", "name"))
+    rows = [_parse_call(c, bridge_id, token_names) for c in calls]
+    with transaction.atomic():
+        known = set(ToolCall.objects.filter(call_id__in=[r.call_id for r in rows]).values_list("call_id", flat=True))
+        new_rows = [r for r in rows if r.call_id not in known]
+        ToolCall.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
+        latest: dict[int, datetime] = {}
+        for row in rows:
+            if row.agent_token_id is not None:
+                seen = latest.get(row.agent_token_id)
+                latest[row.agent_token_id] = row.called_at if seen is None else max(seen, row.called_at)
+        for token_id, when in latest.items():
+            AgentToken.objects.filter(pk=token_id).exclude(last_used_at__gte=when).update(last_used_at=when)
+    return len(new_rows)
+
+
+@transaction.atomic
+def sop_change_propose(
+    *, token: AgentToken, category: str, sop_key: str, content: str, rationale: str
+) -> SOPVersion:
+    """Record an agent's proposed content for an existing SOP as a new draft; nothing goes live.
+
+    The draft copies the summary and example questions of the live (else latest) version,
+    takes ``rationale`` as its change note, and is authored by the token's service account so
+    a person must submit, review and publish it.
+
+    Raises:
+        PermissionDenied: the token lacks ``sop:propose``.
+        NotFound: no SOP ``category/sop_key`` (``extra`` lists what exists).
+        InvalidInput: empty content or rationale, content over the size limit.
+    """
+    if not permissions.agent_has_scope(token, permissions.SCOPE_PROPOSE):
+        raise PermissionDenied("This agent token lacks the sop:propose scope.")
+    sop = sop_get(category=category, key=sop_key) if isinstance(category, str) and isinstance(sop_key, str) else None
+    if sop is None:
+        from apps.sops.models import SOP
+
+        keys = list(SOP.objects.filter(category__slug=category).values_list("key", flat=True)) if isinstance(category, str) else []
+        raise NotFound(
+            f"No SOP {category}/{sop_key}; agents may propose changes to existing SOPs only.",
+            extra={"available_sops": keys},
+        )
+    base = sop.versions.filter(status=VersionStatus.LIVE).first() or sop.versions.order_by("-number").first()
+    version = sop_version_create(
+        actor=token.user,
+        sop=sop,
+        content=content,
+        summary=base.summary if base else sop.title,
+        example_questions=list(base.example_questions) if base else [],
+        change_note=rationale,
+        based_on=base,
+        origin=VersionOrigin.AGENT,
+        check_permission=False,
+        audit_action=AuditAction.VERSION_PROPOSE,
+        actor_label=f"agent:{token.name}",
+    )
+    return version

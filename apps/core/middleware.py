@@ -1,0 +1,60 @@
+"""Request-scoped middleware: request ids and a clear answer when the database is down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import OperationalError, InterfaceError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import SimpleTemplateResponse
+
+from .request_context import new_request_id, reset_request_id, set_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (``X-Request-ID`` in, or a new uuid4) recorded in audit events."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = new_request_id(request.headers.get("X-Request-ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_id(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with a clear message when the database cannot be reached.
+
+    Every write runs in a transaction, so a request that fails here changed nothing; the page
+    says so, and API clients get ``{"error": "database_unavailable", ...}``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("database unavailable: %s", exception)
+        message = (
+            "The database is unavailable, so nothing was saved. "
+            "Your input is still in the form; try again in a moment."
+        )
+        if request.path.startswith("/api/"):
+            return JsonResponse({"error": "database_unavailable", "detail": message}, status=503)
+        response = SimpleTemplateResponse("sopgov/service_unavailable.html", {"message": message}, status=503)
+        response["Retry-After"] = "5"
+        return response.render()

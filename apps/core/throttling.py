@@ -1,0 +1,21 @@
+"""Rate limits that fail open when the cache (Redis) is down, rather than refusing service."""
+
+from __future__ import annotations
+
+import logging
+
+from rest_framework.request import Request
+from rest_framework.throttling import ScopedRateThrottle
+
+logger = logging.getLogger(__name__)
+
+
+class FailOpenScopedRateThrottle(ScopedRateThrottle):
+    """``ScopedRateThrottle`` that allows the request (and logs) if the cache cannot be reached."""
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # noqa: BLE001 - a cache outage must not lock everyone out
+            logger.warning("rate-limit cache unavailable; request allowed", exc_info=True)
+            return True

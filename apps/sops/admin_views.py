@@ -1,0 +1,250 @@
+"""The governance pages inside the admin: SOP page, version page, editor, diff, actions.
+
+Each view parses its form, calls one service, and shows the outcome; application errors are
+shown on the form with the person's input kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from apps.audit.selectors import sop_trail
+from apps.core.errors import ApplicationError, EditConflict
+from apps.core.markdown import render_markdown
+
+from . import permissions, selectors, services
+from .diffs import side_by_side
+from .forms import ActionForm, SOPCreateForm, SOPDetailsForm, VersionForm, show_application_error
+from .models import SOP, SOPVersion
+from .workflow import TRANSITIONS
+
+ACTION_LABELS = {
+    "submit": ("Submit for review", "The version becomes immutable and reviewers are notified.", None),
+    "approve": ("Approve", "Your approval is recorded with the content's hash.", "Comment (optional)"),
+    "reject": ("Reject", "The author sees your reason.", "Reason (required)"),
+    "publish": ("Publish", "Agents are served this version at once; the live version is superseded.", "Reason (optional)"),
+    "rollback": ("Roll back to this version", "This version goes live again; the live version is superseded.", "Reason (required)"),
+    "retire": ("Retire", "Agents stop being served this SOP.", "Reason (required)"),
+}
+
+
+def _context(model_admin: admin.ModelAdmin, request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {**model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, **extra}
+
+
+def _version_url(version: SOPVersion) -> str:
+    return reverse("admin:sops_sopversion_change", args=[version.pk])
+
+
+def _sop_url(sop: SOP) -> str:
+    return reverse("admin:sops_sop_change", args=[sop.pk])
+
+
+def sop_add(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Create an SOP (category, key, title); the creator becomes its owner."""
+    if not permissions.can_create_sop(request.user):
+        raise DjangoPermissionDenied
+    form = SOPCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sop = services.sop_create(actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            show_application_error(form, exc)
+        else:
+            messages.success(request, f"Created {sop.slug}. Write its first version now.")
+            return redirect("admin:sops_sop_draft", sop.pk)
+    return TemplateResponse(request, "sopgov/sop_add.html", _context(model_admin, request, form=form, title="Add SOP"))
+
+
+def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """The SOP page: live version, version history, details form (owner/admin) and its trail."""
+    sop = get_object_or_404(selectors.sop_list(), pk=object_id)
+    can_change = permissions.can_change_sop(request.user, sop)
+    form = SOPDetailsForm(request.POST or None, initial={"title": sop.title, "owner": sop.owner})
+    if request.method == "POST":
+        if not can_change:
+            raise DjangoPermissionDenied
+        if form.is_valid():
+            try:
+                services.sop_update(actor=request.user, sop=sop, **form.cleaned_data)
+            except ApplicationError as exc:
+                show_application_error(form, exc)
+            else:
+                messages.success(request, "Saved the SOP's details.")
+                return redirect(_sop_url(sop))
+    versions = list(selectors.version_list().filter(sop=sop).order_by("-number"))
+    live = next((v for v in versions if v.status == "live"), None)
+    context = _context(
+        model_admin, request, sop=sop, versions=versions, live=live, details_form=form, can_change=can_change,
+        can_draft=permissions.can_draft(request.user, sop), trail=sop_trail(sop.slug),
+        title=f"{sop.slug} — {sop.title}", original=sop,
+    )
+    return TemplateResponse(request, "sopgov/sop_detail.html", context)
+
+
+def _editor_response(model_admin: admin.ModelAdmin, request: HttpRequest, *, sop: SOP, form: VersionForm,
+                     version: SOPVersion | None, title: str, conflict: SOPVersion | None = None) -> TemplateResponse:
+    can_submit = version is None or permissions.can_submit(request.user, version)
+    context = _context(
+        model_admin, request, sop=sop, form=form, version=version, title=title, conflict=conflict,
+        can_submit=can_submit, preview_url=reverse("admin:sops_sopversion_preview"),
+        live=selectors.live_version(sop),
+    )
+    return TemplateResponse(request, "sopgov/version_editor.html", context)
+
+
+def version_new(model_admin: admin.ModelAdmin, request: HttpRequest, sop_id: str) -> HttpResponse:
+    """Start a new draft, prefilled from the live version (or ``?from=<version id>``)."""
+    sop = get_object_or_404(SOP.objects.select_related("category"), pk=sop_id)
+    if not permissions.can_draft(request.user, sop):
+        raise DjangoPermissionDenied
+    source_id = request.GET.get("from") or request.POST.get("based_on")
+    source = sop.versions.filter(pk=source_id).first() if source_id and str(source_id).isdigit() else None
+    source = source or selectors.live_version(sop) or sop.versions.order_by("-number").first()
+    if request.method == "POST":
+        form = VersionForm(request.POST)
+        if form.is_valid():
+            try:
+                version = services.sop_version_create(
+                    actor=request.user, sop=sop, based_on=source, **form.service_fields()  # type: ignore[arg-type]
+                )
+                if "_submit" in request.POST:
+                    services.sop_version_submit(actor=request.user, version=version)
+                    messages.success(request, f"{version} is in review; reviewers were notified.")
+                else:
+                    messages.success(request, f"Saved {version} as a draft.")
+            except ApplicationError as exc:
+                show_application_error(form, exc)
+            else:
+                return redirect(_version_url(version))
+    else:
+        initial = {"content": "", "summary": "", "example_questions": "", "change_note": ""}
+        if source is not None:
+            initial.update(content=source.content, summary=source.summary,
+                           example_questions="\n".join(source.example_questions))
+        form = VersionForm(initial=initial)
+    return _editor_response(model_admin, request, sop=sop, form=form, version=None, title=f"New draft of {sop.slug}")
+
+
+def version_edit(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Edit a draft; a concurrent save is detected by its revision and nothing is lost."""
+    version = get_object_or_404(SOPVersion.objects.select_related("sop__category"), pk=object_id)
+    if not permissions.can_edit_draft(request.user, version):
+        raise DjangoPermissionDenied
+    if version.status != "draft":
+        messages.error(request, f"{version} is {version.get_status_display().lower()} and can no longer change; start a new draft instead.")
+        return redirect(_version_url(version))
+    conflict = None
+    if request.method == "POST":
+        form = VersionForm(request.POST)
+        if form.is_valid():
+            try:
+                version = services.sop_version_edit(
+                    actor=request.user, version=version,
+                    expected_revision=form.cleaned_data.get("revision") or 0, **form.service_fields(),  # type: ignore[arg-type]
+                )
+                if "_submit" in request.POST:
+                    services.sop_version_submit(actor=request.user, version=version)
+                    messages.success(request, f"{version} is in review; reviewers were notified.")
+                else:
+                    messages.success(request, f"Saved {version}.")
+            except EditConflict as exc:
+                show_application_error(form, exc)
+                conflict = SOPVersion.objects.get(pk=version.pk)
+            except ApplicationError as exc:
+                show_application_error(form, exc)
+            else:
+                return redirect(_version_url(version))
+    else:
+        form = VersionForm(initial={
+            "content": version.content, "summary": version.summary,
+            "example_questions": "\n".join(version.example_questions), "change_note": version.change_note,
+            "revision": version.revision,
+        })
+    return _editor_response(model_admin, request, sop=version.sop, form=form, version=version,
+                            title=f"Edit {version}", conflict=conflict)
+
+
+def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """The version page: content, reviews, and only the action buttons this person may press."""
+    version = selectors.version_detail(int(object_id)) if str(object_id).isdigit() else None
+    if version is None:
+        raise Http404("No such version.")
+    actions = permissions.allowed_actions(request.user, version)
+    action_forms = [
+        {"name": name, "label": ACTION_LABELS[name][0], "help": ACTION_LABELS[name][1],
+         "text_label": ACTION_LABELS[name][2], "needs_text": TRANSITIONS[name].needs_reason,
+         "url": reverse("admin:sops_sopversion_action", args=[version.pk, name])}
+        for name in actions if name in ACTION_LABELS
+    ]
+    live = selectors.live_version(version.sop)
+    context = _context(
+        model_admin, request, version=version, sop=version.sop, live=live, rendered=render_markdown(version.content),
+        action_forms=action_forms, can_edit="edit" in actions, reviews=list(version.reviews.all()),
+        trail=[e for e in sop_trail(version.sop.slug, limit=200) if e.target_type == "sopversion" and e.target_id == str(version.pk)],
+        title=str(version), original=version,
+    )
+    return TemplateResponse(request, "sopgov/version_detail.html", context)
+
+
+def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+    """Run one lifecycle action from the version page and come back to it with the outcome."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if action not in services.TRANSITION_SERVICES:
+        raise Http404("No such action.")
+    version = get_object_or_404(SOPVersion.objects.select_related("sop"), pk=object_id)
+    form = ActionForm(request.POST)
+    text = form.cleaned_data["text"] if form.is_valid() else ""
+    kwargs: dict[str, Any] = {}
+    if action in ("approve", "reject"):
+        kwargs["comment"] = text
+    elif action != "submit":
+        kwargs["reason"] = text
+    try:
+        version = services.TRANSITION_SERVICES[action](actor=request.user, version=version, **kwargs)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{version}: {ACTION_LABELS[action][0].lower()} done — now {version.get_status_display().lower()}.")
+    return redirect(_version_url(version))
+
+
+def version_diff(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Side-by-side diff of a version against another version of its SOP (default: the live one)."""
+    version = get_object_or_404(SOPVersion.objects.select_related("sop__category"), pk=object_id)
+    others = list(version.sop.versions.exclude(pk=version.pk).order_by("-number"))
+    against_id = request.GET.get("against")
+    other = next((v for v in others if str(v.pk) == against_id), None) if against_id else None
+    if other is None:
+        other = next((v for v in others if v.status == "live"), None)
+    rows = side_by_side(other.content if other else "", version.content)
+    field_changes = []
+    if other is not None:
+        if other.summary != version.summary:
+            field_changes.append(("Summary", other.summary, version.summary))
+        if other.example_questions != version.example_questions:
+            field_changes.append(("Example questions", "\n".join(other.example_questions), "\n".join(version.example_questions)))
+    context = _context(
+        model_admin, request, version=version, sop=version.sop, other=other, others=others, rows=rows,
+        changed=any(r.kind != "equal" for r in rows), field_changes=field_changes,
+        title=f"Compare {version} with {'v%d' % other.number if other else 'nothing'}",
+    )
+    return TemplateResponse(request, "sopgov/version_diff.html", context)
+
+
+def markdown_preview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Return the sanitised HTML of the posted ``content`` (the editor's live preview)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    content = request.POST.get("content", "")
+    if len(content.encode("utf-8")) > 2 * 1024 * 1024:
+        return HttpResponse("<p class='errornote'>Too large to preview.</p>", status=413)
+    return HttpResponse(render_markdown(content))

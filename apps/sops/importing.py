@@ -1,0 +1,176 @@
+"""Importing an existing SOP library from JSON, all or nothing.
+
+File format: a JSON list of objects ``{category, key, title, content, summary,
+example_questions}``. Rows are checked first and every problem reported with the row's line in
+the file; only a clean file is imported, in one transaction. With ``publish`` the versions go
+through the normal lifecycle (submit, approvals by the named approvers, publish) and a single
+bundle is published at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import InvalidInput
+from apps.publishing.models import PublicationCause
+from apps.publishing.services import bundle_publish
+
+from . import services
+from .models import SOP, Category, VersionOrigin, VersionStatus
+from .validation import clean_category_slug, clean_sop_fields, clean_version_fields
+
+REQUIRED_KEYS = ("category", "key", "title", "content", "summary")
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts of SOPs created, versions created, unchanged rows skipped,
+    versions published, and the bundle published (if any)."""
+
+    sops_created: int = 0
+    versions_created: int = 0
+    unchanged: int = 0
+    published: int = 0
+    bundle_sha256: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def parse_rows(text: str) -> list[tuple[int, Any]]:
+    """Return ``(line, row)`` for each element of the JSON list in ``text``.
+
+    Raises:
+        InvalidInput: not JSON (with line and column), or not a list.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc
+    if not isinstance(data, list):
+        raise InvalidInput("The file must contain a JSON list of SOP objects.")
+    # Find where each element starts, to report problems by line.
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    lines: list[int] = []
+    for _ in data:
+        while text[position] in " \t\r\n,":
+            position += 1
+        lines.append(text.count("\n", 0, position) + 1)
+        _, position = decoder.raw_decode(text, position)
+    return list(zip(lines, data))
+
+
+def validate_rows(rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
+    """Check every row; return them cleaned.
+
+    Raises:
+        InvalidInput: listing every problem as ``line N (category/key): field: message``.
+    """
+    problems: list[str] = []
+    cleaned: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, row in rows:
+        where = f"line {line}"
+        if not isinstance(row, dict):
+            problems.append(f"{where}: expected an object, got {type(row).__name__}")
+            continue
+        where = f"line {line} ({row.get('category')}/{row.get('key')})"
+        missing = [k for k in REQUIRED_KEYS if k not in row]
+        if missing:
+            problems.append(f"{where}: missing {', '.join(missing)}")
+            continue
+        try:
+            category = clean_category_slug(row["category"])
+            sop_fields = clean_sop_fields(key=row["key"], title=row["title"])
+            version_fields = clean_version_fields(
+                content=row["content"], summary=row["summary"],
+                example_questions=row.get("example_questions", []), change_note=row.get("change_note") or "Imported",
+            )
+        except InvalidInput as exc:
+            for name, messages in exc.field_errors.items():
+                problems.extend(f"{where}: {name}: {m}" for m in messages)
+            continue
+        slug = (category, sop_fields["key"])
+        if slug in seen:
+            problems.append(f"{where}: duplicate of line {seen[slug]}")
+            continue
+        seen[slug] = line
+        cleaned.append({"category": category, **sop_fields, **version_fields})
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} problem(s); nothing was imported:\n" + "\n".join(problems),
+            field_errors={"rows": problems},
+        )
+    return cleaned
+
+
+@transaction.atomic
+def library_import(
+    *, rows: list[tuple[int, Any]], author: Any, publish: bool = False, approvers: list[Any] | None = None,
+    publisher: Any | None = None,
+) -> ImportResult:
+    """Import the rows as versions written by ``author``, all or nothing; return what happened.
+
+    New categories are created with one required approval. A row whose content, summary and
+    example questions equal the SOP's live version is skipped. With ``publish``, each new
+    version is submitted, approved by ``approvers`` (as many as its category requires, in
+    order) and published by ``publisher``; one bundle is then published for the whole import.
+
+    Raises:
+        InvalidInput: any row is invalid (all problems listed), or too few approvers for a category.
+        ApplicationError: a lifecycle rule refused a step (e.g. an approver is the author);
+            the whole import is rolled back.
+    """
+    cleaned = validate_rows(rows)
+    approvers = approvers or []
+    result = ImportResult()
+    if publish:
+        needs = {c.slug: c.min_approvals for c in Category.objects.filter(slug__in={r["category"] for r in cleaned})}
+        short = sorted(slug for slug, n in needs.items() if n > len(approvers))
+        if short:
+            raise InvalidInput(f"Categories {short} need more approvals than the {len(approvers)} approver(s) given.")
+        if publisher is None:
+            raise InvalidInput("Publishing an import needs a publisher (a release manager).")
+    for row in cleaned:
+        category = Category.objects.filter(slug=row["category"]).first()
+        if category is None:
+            category = services.category_create(actor=author, slug=row["category"], name=row["category"].replace("_", " ").title())
+        sop = SOP.objects.filter(category=category, key=row["key"]).first()
+        if sop is None:
+            sop = services.sop_create(actor=author, category=category, key=row["key"], title=row["title"])
+            result.sops_created += 1
+        live = sop.versions.filter(status=VersionStatus.LIVE).first()
+        if live is not None and (live.content, live.summary, live.example_questions) == (
+            row["content"], row["summary"], row["example_questions"]
+        ):
+            result.unchanged += 1
+            continue
+        version = services.sop_version_create(
+            actor=author, sop=sop, content=row["content"], summary=row["summary"],
+            example_questions=row["example_questions"], change_note=row["change_note"], based_on=live,
+            origin=VersionOrigin.IMPORT,
+        )
+        result.versions_created += 1
+        if publish:
+            services.sop_version_submit(actor=author, version=version)
+            for approver in approvers[: category.min_approvals]:
+                services.sop_version_approve(actor=approver, version=version, comment="Approved on import")
+            services.sop_version_publish(actor=publisher, version=version, reason="Imported library", build_bundle=False)
+            result.published += 1
+    if result.published:
+        publication = bundle_publish(actor=publisher, cause=PublicationCause.IMPORT, reason="Imported library")
+        result.bundle_sha256 = publication.bundle.sha256
+    audit_record(
+        actor=author, action=AuditAction.LIBRARY_IMPORT, target=author,
+        after={"sops_created": result.sops_created, "versions_created": result.versions_created,
+               "unchanged": result.unchanged, "published": result.published},
+        reason="Library import", data={"bundle_sha256": result.bundle_sha256, "rows": len(cleaned)},
+    )
+    return result
+
+

@@ -1,0 +1,178 @@
+"""Categories, SOPs, their immutable versions and the reviews of those versions.
+
+Invariants that must hold whatever writes the rows are also database constraints: one live
+version per SOP, unique version numbers, one review per reviewer and version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+CATEGORY_SLUG_RE = r"^[a-z0-9][a-z0-9_]{0,63}$"
+SOP_KEY_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
+def content_sha256(content: str) -> str:
+    """Return the hex sha256 of ``content`` encoded as UTF-8 (the version's content hash)."""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+class Category(models.Model):
+    """A group of SOPs (``billing``) and its approval policy."""
+
+    slug = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(CATEGORY_SLUG_RE, "Use lower-case letters, digits and underscores.")],
+        help_text="Identifier agents use, e.g. billing or technical_support.",
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    min_approvals = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Approvals a version needs before it may be published (approval policy).",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(condition=Q(min_approvals__gte=1), name="category_min_approvals_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class SOP(models.Model):
+    """One procedure, identified by ``category/key``, with an owner and numbered versions."""
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="sops")
+    key = models.CharField(
+        max_length=100,
+        validators=[RegexValidator(SOP_KEY_RE, "Use letters, digits, underscores and hyphens.")],
+        help_text="Identifier within the category, e.g. refund_policy.",
+    )
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_sops")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["category__slug", "key"]
+        verbose_name = "SOP"
+        verbose_name_plural = "SOPs"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "key"], name="sop_unique_category_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def slug(self) -> str:
+        """Return ``category/key``."""
+        return f"{self.category.slug}/{self.key}"
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    LIVE = "live", "Live"
+    SUPERSEDED = "superseded", "Superseded"
+    REJECTED = "rejected", "Rejected"
+    RETIRED = "retired", "Retired"
+
+
+class VersionOrigin(models.TextChoices):
+    PERSON = "person", "Written by a person"
+    AGENT = "agent", "Proposed by an agent"
+    IMPORT = "import", "Imported"
+
+
+class SOPVersion(models.Model):
+    """One revision of an SOP's content. Editable while a draft, immutable once submitted."""
+
+    sop = models.ForeignKey(SOP, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    content = models.TextField(help_text="The procedure, in Markdown.")
+    content_sha256 = models.CharField(max_length=64, editable=False)
+    summary = models.CharField(
+        max_length=500, help_text="One sentence: when to use this SOP. Agents see it as the description."
+    )
+    example_questions = models.JSONField(default=list, blank=True)
+    change_note = models.TextField(help_text="Why this version exists.")
+    origin = models.CharField(max_length=8, choices=VersionOrigin.choices, default=VersionOrigin.PERSON)
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sop_versions")
+    # Bumped on every draft save; the editor sends it back so concurrent edits are detected.
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped being live.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["sop", "-number"]
+        verbose_name = "SOP version"
+        constraints = [
+            models.UniqueConstraint(fields=["sop", "number"], name="sopversion_unique_number"),
+            models.UniqueConstraint(
+                fields=["sop"], condition=Q(status="live"), name="sopversion_one_live_per_sop"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="sopversion_number_gte_1"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in VersionStatus]), name="sopversion_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="sopversion_status_idx")]
+        permissions = [
+            ("submit_sopversion", "Can submit a draft for review"),
+            ("review_sopversion", "Can approve or reject a version"),
+            ("publish_sopversion", "Can publish, roll back and retire versions"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sop.slug} v{self.number}"
+
+
+class ReviewDecision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Review(models.Model):
+    """A reviewer's decision on a version in review; approvals count against the policy."""
+
+    version = models.ForeignKey(SOPVersion, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    decision = models.CharField(max_length=8, choices=ReviewDecision.choices)
+    comment = models.TextField(blank=True)
+    content_sha256 = models.CharField(max_length=64, help_text="Hash of the content the reviewer decided on.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "reviewer"], name="review_one_per_reviewer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.version} by {self.reviewer}"

@@ -1,0 +1,84 @@
+"""Reads of categories, SOPs and versions, shaped for the pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from .models import SOP, Category, Review, ReviewDecision, SOPVersion, VersionStatus
+
+
+def sop_list() -> QuerySet[SOP]:
+    """Return SOPs annotated with ``live_number`` (or None) and ``open_versions`` (drafts and
+    versions in review or approved), ordered by ``category/key``."""
+    live = SOPVersion.objects.filter(sop=OuterRef("pk"), status=VersionStatus.LIVE).values("number")[:1]
+    return (
+        SOP.objects.select_related("category", "owner")
+        .annotate(
+            live_number=Subquery(live),
+            open_versions=Count(
+                "versions",
+                filter=Q(versions__status__in=[VersionStatus.DRAFT, VersionStatus.IN_REVIEW, VersionStatus.APPROVED]),
+            ),
+        )
+        .order_by("category__slug", "key")
+    )
+
+
+def sop_get(*, category: str, key: str) -> SOP | None:
+    """Return the SOP ``category/key`` or ``None``."""
+    return SOP.objects.select_related("category", "owner").filter(category__slug=category, key=key).first()
+
+
+def live_version(sop: SOP) -> SOPVersion | None:
+    """Return the SOP's live version, or ``None`` if nothing is live."""
+    return sop.versions.filter(status=VersionStatus.LIVE).first()
+
+
+def version_list() -> QuerySet[SOPVersion]:
+    """Return versions with their SOP, category and author, annotated with ``approval_count``."""
+    return SOPVersion.objects.select_related("sop__category", "author").annotate(
+        approval_count=Count("reviews", filter=Q(reviews__decision=ReviewDecision.APPROVED))
+    )
+
+
+def version_detail(pk: int) -> SOPVersion | None:
+    """Return one version with its SOP, author and reviews (reviewers prefetched), or ``None``."""
+    return (
+        version_list()
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def versions_awaiting_review(user: Any) -> QuerySet[SOPVersion]:
+    """Return versions in review that ``user`` did not write and has not decided on yet."""
+    return (
+        version_list()
+        .filter(status=VersionStatus.IN_REVIEW)
+        .exclude(author=user)
+        .exclude(reviews__reviewer=user)
+        .order_by("submitted_at")
+    )
+
+
+def versions_ready_to_publish() -> QuerySet[SOPVersion]:
+    """Return approved versions, oldest approval first."""
+    return version_list().filter(status=VersionStatus.APPROVED).order_by("decided_at")
+
+
+def drafts_of(user: Any) -> QuerySet[SOPVersion]:
+    """Return ``user``'s drafts plus agents' proposals on SOPs ``user`` owns, newest first."""
+    return (
+        version_list()
+        .filter(status=VersionStatus.DRAFT)
+        .filter(Q(author=user) | Q(sop__owner=user, origin="agent"))
+        .order_by("-updated_at")
+    )
+
+
+def category_list() -> QuerySet[Category]:
+    """Return categories with ``sop_count``."""
+    return Category.objects.annotate(sop_count=Count("sops")).order_by("slug")

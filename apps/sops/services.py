@@ -1,0 +1,496 @@
+"""Every write to categories, SOPs, versions and reviews.
+
+Each service: locks the SOP row (so transitions on one SOP are serialised), checks the role
+(``permissions``) and the state (``workflow``), changes the rows, writes the audit event in the
+same transaction and queues side effects on commit. Views, the API, the admin, commands and the
+bridge endpoints call these and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import (
+    AlreadyReviewed,
+    Conflict,
+    EditConflict,
+    InvalidInput,
+    InvalidTransition,
+    PermissionDenied,
+    SelfApprovalForbidden,
+)
+from apps.core.tasks import enqueue_on_commit
+from apps.publishing.models import PublicationCause
+from apps.publishing.services import bundle_publish
+
+from . import permissions
+from .models import (
+    SOP,
+    Category,
+    Review,
+    ReviewDecision,
+    SOPVersion,
+    VersionOrigin,
+    VersionStatus,
+    content_sha256,
+)
+from .validation import clean_category_slug, clean_reason, clean_sop_fields, clean_version_fields
+from .workflow import APPROVE, PUBLISH, REJECT, RETIRE, ROLLBACK, SUBMIT, Transition
+
+
+def _with_history_user(instance: Any, actor: Any | None) -> Any:
+    instance._history_user = actor
+    return instance
+
+
+def _lock_version(version: SOPVersion) -> tuple[SOP, SOPVersion]:
+    """Lock the version's SOP, then the version; return both freshly read."""
+    sop = SOP.objects.select_for_update().select_related("category", "owner").get(pk=version.sop_id)
+    locked = SOPVersion.objects.select_for_update().get(pk=version.pk)
+    locked.sop = sop
+    return sop, locked
+
+
+def _guard_state(version: SOPVersion, transition: Transition) -> None:
+    if version.status not in transition.sources:
+        allowed = " or ".join(sorted(VersionStatus(s).label.lower() for s in transition.sources))
+        raise InvalidTransition(
+            f"Cannot {transition.action} {version}: it is {version.get_status_display().lower()}, "
+            f"and only a version that is {allowed} can be {_past(transition.action)}.",
+            extra={"status": version.status, "action": transition.action},
+        )
+
+
+def _past(action: str) -> str:
+    return {"submit": "submitted", "approve": "approved", "reject": "rejected", "publish": "published",
+            "rollback": "rolled back to", "retire": "retired"}[action]
+
+
+def _version_state(version: SOPVersion) -> dict[str, Any]:
+    return {"status": version.status, "number": version.number, "content_sha256": version.content_sha256}
+
+
+# --- categories ------------------------------------------------------------------------
+
+@transaction.atomic
+def category_create(
+    *, actor: Any | None, slug: str, name: str, description: str = "", min_approvals: int = 1
+) -> Category:
+    """Create a category with its approval policy; return it.
+
+    Raises:
+        InvalidInput: bad slug or ``min_approvals`` < 1.
+        Conflict: the slug is taken.
+    """
+    slug = clean_category_slug(slug)
+    if not isinstance(min_approvals, int) or min_approvals < 1:
+        raise InvalidInput("A category needs at least one approval.", field_errors={"min_approvals": ["At least 1."]})
+    if Category.objects.filter(slug=slug).exists():
+        raise Conflict(f"Category {slug!r} already exists.")
+    category = _with_history_user(
+        Category(slug=slug, name=name.strip() or slug, description=description, min_approvals=min_approvals), actor
+    )
+    category.save()
+    audit_record(
+        actor=actor, action=AuditAction.CATEGORY_CREATE, target=category,
+        after={"slug": slug, "name": category.name, "min_approvals": min_approvals},
+    )
+    return category
+
+
+# --- SOPs ------------------------------------------------------------------------------
+
+@transaction.atomic
+def sop_create(*, actor: Any, category: Category, key: str, title: str, owner: Any | None = None) -> SOP:
+    """Create an SOP ``category/key`` owned by ``owner`` (default: the actor); return it.
+
+    Raises:
+        PermissionDenied: the actor may not create SOPs.
+        InvalidInput: bad key or title.
+        Conflict: ``category/key`` exists already.
+    """
+    if not permissions.can_create_sop(actor):
+        raise PermissionDenied("Only authors can create SOPs.")
+    fields = clean_sop_fields(key=key, title=title)
+    if SOP.objects.filter(category=category, key=fields["key"]).exists():
+        raise Conflict(f"The SOP {category.slug}/{fields['key']} already exists.")
+    sop = _with_history_user(SOP(category=category, owner=owner or actor, **fields), actor)
+    try:
+        with transaction.atomic():
+            sop.save()
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise Conflict(f"The SOP {category.slug}/{fields['key']} already exists.") from exc
+    audit_record(
+        actor=actor, action=AuditAction.SOP_CREATE, target=sop, sop_slug=sop.slug,
+        after={"category": category.slug, "key": sop.key, "title": sop.title, "owner": sop.owner.get_username()},
+    )
+    return sop
+
+
+@transaction.atomic
+def sop_update(*, actor: Any, sop: SOP, title: str, owner: Any) -> SOP:
+    """Change an SOP's title and owner; return it.
+
+    Raises:
+        PermissionDenied: the actor is neither the owner nor an admin.
+        InvalidInput: empty or over-long title.
+    """
+    sop = SOP.objects.select_for_update().select_related("category", "owner").get(pk=sop.pk)
+    if not permissions.can_change_sop(actor, sop):
+        raise PermissionDenied("Only the SOP's owner or an admin can change its details.")
+    title = clean_sop_fields(key=sop.key, title=title)["title"]
+    before = {"title": sop.title, "owner": sop.owner.get_username()}
+    sop.title, sop.owner = title, owner
+    _with_history_user(sop, actor).save()
+    after = {"title": sop.title, "owner": owner.get_username()}
+    if after != before:
+        audit_record(actor=actor, action=AuditAction.SOP_UPDATE, target=sop, sop_slug=sop.slug, before=before, after=after)
+    return sop
+
+
+# --- drafts ----------------------------------------------------------------------------
+
+@transaction.atomic
+def sop_version_create(
+    *,
+    actor: Any,
+    sop: SOP,
+    content: str,
+    summary: str,
+    example_questions: list[str] | None,
+    change_note: str,
+    based_on: SOPVersion | None = None,
+    origin: VersionOrigin = VersionOrigin.PERSON,
+    check_permission: bool = True,
+    audit_action: AuditAction = AuditAction.VERSION_CREATE,
+    actor_label: str | None = None,
+) -> SOPVersion:
+    """Create the next-numbered draft version of ``sop``; return it.
+
+    Numbers are allocated under the SOP's row lock, so concurrent drafts get distinct numbers.
+    ``check_permission=False`` is for callers that authorised the actor another way (an agent
+    token's ``sop:propose`` scope).
+
+    Raises:
+        PermissionDenied: the actor may not draft versions.
+        InvalidInput: invalid fields (``validation.clean_version_fields``).
+    """
+    sop = SOP.objects.select_for_update().select_related("category").get(pk=sop.pk)
+    if check_permission and not permissions.can_draft(actor, sop):
+        raise PermissionDenied("Only authors can draft SOP versions.")
+    fields = clean_version_fields(
+        content=content, summary=summary, example_questions=example_questions, change_note=change_note
+    )
+    number = (sop.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = _with_history_user(
+        SOPVersion(
+            sop=sop, number=number, author=actor, origin=origin, based_on=based_on,
+            content_sha256=content_sha256(fields["content"]), **fields,
+        ),
+        actor,
+    )
+    version.save()
+    audit_record(
+        actor=actor, action=audit_action, target=version, sop_slug=sop.slug,
+        after=_version_state(version), reason=fields["change_note"], actor_label=actor_label,
+        data={"origin": origin, "based_on": based_on.number if based_on else None},
+    )
+    return version
+
+
+@transaction.atomic
+def sop_version_edit(
+    *,
+    actor: Any,
+    version: SOPVersion,
+    content: str,
+    summary: str,
+    example_questions: list[str] | None,
+    change_note: str,
+    expected_revision: int,
+) -> SOPVersion:
+    """Save new fields into a draft; return it with ``revision`` incremented.
+
+    Args:
+        expected_revision: the ``revision`` the editor loaded. If the draft was saved since,
+            nothing is changed and ``EditConflict`` tells the user to reload and merge.
+
+    Raises:
+        PermissionDenied: the actor is not the draft's author (nor an admin).
+        InvalidTransition: the version is no longer a draft (submitted versions are immutable).
+        EditConflict: the draft changed since it was loaded.
+        InvalidInput: invalid fields.
+    """
+    sop, version = _lock_version(version)
+    if version.status != VersionStatus.DRAFT:
+        raise InvalidTransition(
+            f"{version} is {version.get_status_display().lower()} and can no longer change; "
+            "start a new draft instead."
+        )
+    if not permissions.can_edit_draft(actor, version):
+        raise PermissionDenied("Only the draft's author can edit it.")
+    if version.revision != expected_revision:
+        raise EditConflict(
+            f"{version} was saved by someone else since you opened it (revision {version.revision}, "
+            f"you had {expected_revision}). Your text was not saved; copy it, reload and merge.",
+            extra={"current_revision": version.revision},
+        )
+    fields = clean_version_fields(
+        content=content, summary=summary, example_questions=example_questions, change_note=change_note
+    )
+    before = {k: getattr(version, k) for k in ("content_sha256", "summary", "example_questions", "change_note")}
+    for name, value in fields.items():
+        setattr(version, name, value)
+    version.content_sha256 = content_sha256(fields["content"])
+    version.revision += 1
+    _with_history_user(version, actor).save()
+    after = {k: getattr(version, k) for k in ("content_sha256", "summary", "example_questions", "change_note")}
+    changed = {k for k in after if after[k] != before[k]}
+    audit_record(
+        actor=actor, action=AuditAction.VERSION_EDIT, target=version, sop_slug=sop.slug,
+        before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+        data={"revision": version.revision},
+    )
+    return version
+
+
+# --- transitions -----------------------------------------------------------------------
+
+@transaction.atomic
+def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
+    """Submit a draft for review; from now on it is immutable. Return it.
+
+    Raises:
+        PermissionDenied: the actor is neither the author nor the SOP's owner with the author role.
+        InvalidTransition: the version is not a draft.
+    """
+    sop, version = _lock_version(version)
+    if not permissions.can_submit(actor, version):
+        raise PermissionDenied("Only the draft's author or the SOP's owner can submit it for review.")
+    _guard_state(version, SUBMIT)
+    before = _version_state(version)
+    version.status = VersionStatus.IN_REVIEW
+    version.submitted_at = timezone.now()
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor, action=AuditAction.VERSION_SUBMIT, target=version, sop_slug=sop.slug,
+        before=before, after=_version_state(version),
+        data={"approvals_required": sop.category.min_approvals},
+    )
+    from .tasks import notify_review_requested
+
+    enqueue_on_commit(notify_review_requested, version.pk)
+    return version
+
+
+def _guard_review(actor: Any, version: SOPVersion, transition: Transition) -> None:
+    if not permissions.can_review(actor, version):
+        raise PermissionDenied("Only reviewers can approve or reject versions.")
+    _guard_state(version, transition)
+    if permissions.is_self_review(actor, version):
+        raise SelfApprovalForbidden(
+            f"You wrote {version}; an author can never approve or reject their own version. "
+            "Ask another reviewer."
+        )
+    if Review.objects.filter(version=version, reviewer=actor).exists():
+        raise AlreadyReviewed(f"You have already recorded your decision on {version}.")
+
+
+@transaction.atomic
+def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -> SOPVersion:
+    """Record the actor's approval; the version becomes approved once the category's minimum
+    number of approvals is reached. Return it.
+
+    Raises:
+        PermissionDenied: not a reviewer.
+        InvalidTransition: the version is not in review.
+        SelfApprovalForbidden: the actor wrote the version.
+        AlreadyReviewed: the actor already decided on it.
+    """
+    sop, version = _lock_version(version)
+    _guard_review(actor, version, APPROVE)
+    comment = clean_reason(comment, required=False, field="comment")
+    Review.objects.create(
+        version=version, reviewer=actor, decision=ReviewDecision.APPROVED, comment=comment,
+        content_sha256=version.content_sha256,
+    )
+    approvals = version.reviews.filter(decision=ReviewDecision.APPROVED).count()
+    required = sop.category.min_approvals
+    before = _version_state(version)
+    if approvals >= required:
+        version.status = VersionStatus.APPROVED
+        version.decided_at = timezone.now()
+        _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor, action=AuditAction.VERSION_APPROVE, target=version, sop_slug=sop.slug,
+        before=before, after=_version_state(version), reason=comment,
+        data={"approvals": approvals, "approvals_required": required},
+    )
+    if version.status == VersionStatus.APPROVED:
+        from .tasks import notify_review_decision
+
+        enqueue_on_commit(notify_review_decision, version.pk)
+    return version
+
+
+@transaction.atomic
+def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPVersion:
+    """Reject a version in review, with the reason in ``comment``; return it.
+
+    Raises:
+        InvalidInput: no comment.
+        PermissionDenied / InvalidTransition / SelfApprovalForbidden / AlreadyReviewed: as for approve.
+    """
+    sop, version = _lock_version(version)
+    _guard_review(actor, version, REJECT)
+    comment = clean_reason(comment, required=True, field="comment")
+    Review.objects.create(
+        version=version, reviewer=actor, decision=ReviewDecision.REJECTED, comment=comment,
+        content_sha256=version.content_sha256,
+    )
+    before = _version_state(version)
+    version.status = VersionStatus.REJECTED
+    version.decided_at = timezone.now()
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor, action=AuditAction.VERSION_REJECT, target=version, sop_slug=sop.slug,
+        before=before, after=_version_state(version), reason=comment,
+    )
+    from .tasks import notify_review_decision
+
+    enqueue_on_commit(notify_review_decision, version.pk)
+    return version
+
+
+def _make_live(*, actor: Any, sop: SOP, version: SOPVersion, reason: str, action: AuditAction) -> SOPVersion | None:
+    """Supersede the SOP's live version (if any) and make ``version`` live; return the old one."""
+    now = timezone.now()
+    current = SOPVersion.objects.select_for_update().filter(sop=sop, status=VersionStatus.LIVE).first()
+    if current is not None:
+        before = _version_state(current)
+        current.status = VersionStatus.SUPERSEDED
+        current.ended_at = now
+        _with_history_user(current, actor).save()
+        audit_record(
+            actor=actor, action=AuditAction.VERSION_SUPERSEDE, target=current, sop_slug=sop.slug,
+            before=before, after=_version_state(current), reason=reason,
+            data={"replaced_by": version.number},
+        )
+    before = _version_state(version)
+    version.status = VersionStatus.LIVE
+    version.published_at = now
+    version.published_by = actor
+    version.ended_at = None
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor, action=action, target=version, sop_slug=sop.slug,
+        before=before, after=_version_state(version), reason=reason,
+        data={"replaces": current.number if current else None},
+    )
+    return current
+
+
+@transaction.atomic
+def sop_version_publish(*, actor: Any, version: SOPVersion, reason: str = "", build_bundle: bool = True) -> SOPVersion:
+    """Make an approved version live for every conversation; the previous live version is
+    superseded and a new bundle is published. Return the version.
+
+    ``build_bundle=False`` is for callers that publish many versions in one transaction and
+    then call ``bundle_publish`` once (library imports).
+
+    Raises:
+        PermissionDenied: not a release manager.
+        InvalidTransition: the version is not approved.
+    """
+    sop, version = _lock_version(version)
+    if not permissions.can_release(actor, version):
+        raise PermissionDenied("Only release managers can publish versions.")
+    _guard_state(version, PUBLISH)
+    reason = clean_reason(reason, required=False)
+    _make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_PUBLISH)
+    if build_bundle:
+        bundle_publish(actor=actor, cause=PublicationCause.PUBLISH, reason=reason, version=version)
+    return version
+
+
+@transaction.atomic
+def sop_version_rollback(*, actor: Any, version: SOPVersion, reason: str) -> SOPVersion:
+    """Make a previously live (superseded or retired) version live again; return it.
+
+    Raises:
+        InvalidInput: no reason.
+        PermissionDenied: not a release manager.
+        InvalidTransition: the version was never live.
+    """
+    sop, version = _lock_version(version)
+    if not permissions.can_release(actor, version):
+        raise PermissionDenied("Only release managers can roll back.")
+    _guard_state(version, ROLLBACK)
+    reason = clean_reason(reason, required=True)
+    _make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_ROLLBACK)
+    bundle_publish(actor=actor, cause=PublicationCause.ROLLBACK, reason=reason, version=version)
+    return version
+
+
+@transaction.atomic
+def sop_version_retire(*, actor: Any, version: SOPVersion, reason: str) -> SOPVersion:
+    """Stop serving the live ``version`` (the SOP then has no live version); return it.
+
+    Raises:
+        InvalidInput: no reason.
+        PermissionDenied: not a release manager.
+        InvalidTransition: the version is not live.
+    """
+    sop, version = _lock_version(version)
+    if not permissions.can_release(actor, version):
+        raise PermissionDenied("Only release managers can retire versions.")
+    _guard_state(version, RETIRE)
+    reason = clean_reason(reason, required=True)
+    before = _version_state(version)
+    version.status = VersionStatus.RETIRED
+    version.ended_at = timezone.now()
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor, action=AuditAction.VERSION_RETIRE, target=version, sop_slug=sop.slug,
+        before=before, after=_version_state(version), reason=reason,
+    )
+    bundle_publish(actor=actor, cause=PublicationCause.RETIRE, reason=reason, version=version)
+    return version
+
+
+TRANSITION_SERVICES = {
+    "submit": sop_version_submit,
+    "approve": sop_version_approve,
+    "reject": sop_version_reject,
+    "publish": sop_version_publish,
+    "rollback": sop_version_rollback,
+    "retire": sop_version_retire,
+}
+"""Action name → service; every service takes ``actor`` and ``version`` plus its text argument."""
+
+
+@transaction.atomic
+def category_update(*, actor: Any | None, category: Category, name: str, description: str, min_approvals: int) -> Category:
+    """Change a category's name, description and approval policy; return it.
+
+    A new minimum applies to approvals recorded from now on; versions already approved stay so.
+
+    Raises:
+        InvalidInput: ``min_approvals`` < 1.
+    """
+    if not isinstance(min_approvals, int) or min_approvals < 1:
+        raise InvalidInput("A category needs at least one approval.", field_errors={"min_approvals": ["At least 1."]})
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    before = {"name": category.name, "description": category.description, "min_approvals": category.min_approvals}
+    category.name, category.description, category.min_approvals = name.strip() or category.slug, description, min_approvals
+    _with_history_user(category, actor).save()
+    after = {"name": category.name, "description": category.description, "min_approvals": category.min_approvals}
+    if after != before:
+        audit_record(actor=actor, action=AuditAction.CATEGORY_UPDATE, target=category, before=before, after=after)
+    return category

@@ -1,0 +1,149 @@
+"""The tool-call log: one record per MCP tool call, shipped to the app in batches.
+
+Records are buffered in memory and sent every ``flush_seconds``. When the app is unreachable
+they are appended to ``<cache>/calls.jsonl`` and sent once it answers again, oldest first, so
+an outage loses no record (up to ``MAX_SPOOL_BYTES``, about 500,000 records, beyond which the
+oldest are dropped and the loss is logged). The app stores each ``call_id`` once, so a re-sent batch is harmless.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .app_client import AppClient, AppUnavailable
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+MAX_BUFFER_RECORDS = 200_000
+MAX_SPOOL_BYTES = 256 * 1024 * 1024
+
+
+def arguments_digest(arguments: Any) -> str:
+    """Return the sha256 of the arguments' canonical JSON (sorted keys, no spaces, UTF-8)."""
+    raw = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def make_record(
+    *, tool: str, arguments: Any, caller: Any, bundle_sha256: str, latency_ms: float, served: Any = None,
+    is_error: bool = False, error: str = "", routing_key: str = "",
+) -> dict[str, Any]:
+    """Return one tool-call record in the shape ``POST /api/v1/bridge/tool-calls/`` takes."""
+    return {
+        "call_id": str(uuid.uuid4()),
+        "called_at": datetime.now(timezone.utc).isoformat(),
+        "tool": tool,
+        "token_id": getattr(caller, "token_id", None),
+        "agent_name": getattr(caller, "name", ""),
+        "routing_key": routing_key,
+        "arguments_sha256": arguments_digest(arguments),
+        "sop_slug": served.slug if served is not None else "",
+        "version": served.version if served is not None else None,
+        "content_sha256": served.content_sha256 if served is not None else "",
+        "bundle_sha256": bundle_sha256,
+        "latency_ms": round(latency_ms, 3),
+        "is_error": is_error,
+        "error": error[:500],
+    }
+
+
+class CallLog:
+    """Buffer of tool-call records with a disk spool for app outages.
+
+    Several bridge worker processes may share the cache directory, so every spool operation
+    holds an exclusive ``flock`` on ``<spool>.lock``.
+    """
+
+    def __init__(self, spool_path: Path) -> None:
+        self.buffer: deque[dict[str, Any]] = deque(maxlen=MAX_BUFFER_RECORDS)
+        self.spool_path = spool_path
+        self.sent = 0
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.spool_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.spool_path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Queue one record (constant time; called on the request path)."""
+        self.buffer.append(record)
+
+    def _spool(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        with self._locked():
+            with self.spool_path.open("a", encoding="utf-8") as fh:
+                for record in records:
+                    fh.write(json.dumps(record) + "\n")
+            self._trim_spool()
+
+    def _trim_spool(self) -> None:
+        if self.spool_path.stat().st_size <= MAX_SPOOL_BYTES:
+            return
+        lines = self.spool_path.read_text(encoding="utf-8").splitlines()
+        keep = lines[len(lines) // 4 :]
+        self.spool_path.write_text("\n".join(keep) + "\n", encoding="utf-8")
+        logger.error("tool-call spool full: dropped the %d oldest records", len(lines) - len(keep))
+
+    def spooled(self) -> int:
+        """Return how many records wait on disk."""
+        if not self.spool_path.exists():
+            return 0
+        with self.spool_path.open(encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.strip())
+
+    def _take_spool(self) -> list[dict[str, Any]]:
+        """Remove and return every spooled record."""
+        with self._locked():
+            if not self.spool_path.exists():
+                return []
+            lines = self.spool_path.read_text(encoding="utf-8").splitlines()
+            self.spool_path.unlink()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    async def flush(self, client: AppClient, bridge_id: str) -> int:
+        """Send spooled records, then buffered ones; return how many were delivered.
+
+        On failure the undelivered records go (back) to the spool; nothing is dropped.
+        """
+        pending = self._take_spool()
+        pending.extend(self._drain())
+        delivered = 0
+        try:
+            for start in range(0, len(pending), BATCH_SIZE):
+                batch = pending[start : start + BATCH_SIZE]
+                await client.post_tool_calls(bridge_id, batch)
+                delivered += len(batch)
+        except AppUnavailable as exc:
+            self._spool(pending[delivered:])
+            logger.warning("tool-call log not delivered (%s); %d records spooled", exc, len(pending) - delivered)
+        self.sent += delivered
+        return delivered
+
+    def _drain(self, limit: int | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while self.buffer and (limit is None or len(out) < limit):
+            out.append(self.buffer.popleft())
+        return out
+
+    def spool_now(self) -> None:
+        """Write whatever is buffered to the spool (on shutdown)."""
+        records = self._drain()
+        if records:
+            self._spool(records)

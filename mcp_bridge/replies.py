@@ -1,0 +1,108 @@
+"""What each MCP tool answers, as plain functions of a ``Library``.
+
+The MCP tools call these, and so does ``manage.py evaluate_routing``: the code path measured is
+the code path served. Reply shapes keep the seed server's keys (``category``, ``sop_key``,
+``sop_content``, ``sop_list``, ``error``, ``available_categories``, ``available_sops``) and add
+``title``, ``version`` and ``content_sha256``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .library import Library, LiveSOP
+
+NO_SOP_TEXT = (
+    "I don't have a specific SOP for this query. Please gather the customer's specific issue "
+    "details and transfer to the appropriate department."
+)
+MULTIPLE_SOPS_TEXT = "Multiple SOPs may apply to this query. Please select the most relevant one."
+MAX_QUESTION_CHARS = 4000
+MAX_NAME_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A tool's answer: ``payload`` (a JSON object or list), whether it is an error, and the SOP
+    version served (for the tool-call log)."""
+
+    payload: Any
+    is_error: bool = False
+    served: LiveSOP | None = None
+    error: str = ""
+
+
+def invalid_arguments(detail: str) -> Reply:
+    """Return the error reply for arguments that break a rule, saying which and how."""
+    return Reply({"error": "Invalid arguments", "detail": detail}, is_error=True, error=detail)
+
+
+def _sop_payload(sop: LiveSOP) -> dict[str, Any]:
+    return {
+        "category": sop.category,
+        "sop_key": sop.key,
+        "sop_content": sop.content,
+        "title": sop.title,
+        "version": sop.version,
+        "content_sha256": sop.content_sha256,
+    }
+
+
+def list_categories(library: Library) -> Reply:
+    """Return the categories that have at least one live SOP."""
+    return Reply(list(library.categories))
+
+
+def specific_sop(library: Library, category: Any, sop_key: Any) -> Reply:
+    """Return the live SOP ``category/sop_key``, or an error listing what exists."""
+    for name, value in (("category", category), ("sop_key", sop_key)):
+        if not isinstance(value, str) or not value.strip():
+            return invalid_arguments(f"'{name}' must be a non-empty string.")
+        if len(value) > MAX_NAME_CHARS:
+            return invalid_arguments(f"'{name}' is longer than {MAX_NAME_CHARS} characters.")
+    if category not in library.by_category:
+        return Reply(
+            {"error": "Category not found", "available_categories": list(library.categories)},
+            is_error=True, error="Category not found",
+        )
+    sop = library.get(category, sop_key)
+    if sop is None:
+        return Reply(
+            {"error": "SOP key not found", "available_sops": [s.key for s in library.by_category[category]]},
+            is_error=True, error="SOP key not found",
+        )
+    return Reply(_sop_payload(sop), served=sop)
+
+
+def sop_for_question(library: Library, question: Any) -> Reply:
+    """Route ``question`` to the live SOP that answers it (``routing.Router.route``).
+
+    Returns the SOP with up to two alternatives, or the category's SOPs when several apply
+    equally, or ``category: "general"`` when nothing fits.
+    """
+    if not isinstance(question, str) or not question.strip():
+        return invalid_arguments("'question' must be a non-empty string: the customer's question.")
+    if len(question) > MAX_QUESTION_CHARS:
+        return invalid_arguments(f"'question' is longer than {MAX_QUESTION_CHARS} characters.")
+    decision = library.router.route(question)
+    if decision.kind == "sop" and decision.best is not None:
+        sop = library.sops[decision.best.index]
+        payload = _sop_payload(sop)
+        payload["confidence"] = round(decision.best.coverage, 3)
+        payload["alternatives"] = [
+            {"category": library.sops[r.index].category, "sop_key": library.sops[r.index].key,
+             "title": library.sops[r.index].title}
+            for r in decision.ranked[1:3]
+        ]
+        return Reply(payload, served=sop)
+    if decision.kind == "category" and decision.category is not None:
+        candidates = [library.sops[r.index] for r in decision.ranked if library.sops[r.index].category == decision.category]
+        return Reply({
+            "category": decision.category,
+            "sop_list": [s.key for s in candidates],
+            "sop_content": MULTIPLE_SOPS_TEXT,
+            "sops": [{"sop_key": s.key, "title": s.title, "summary": s.summary, "version": s.version,
+                      "content_sha256": s.content_sha256} for s in candidates],
+        })
+    return Reply({"category": "general", "sop_content": NO_SOP_TEXT})

@@ -1,0 +1,175 @@
+"""Routing a customer's question to the live SOP that answers it.
+
+Two BM25 indexes are fused:
+
+* a document index where each SOP's title, summary, example questions and content form one
+  BM25F document (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and
+  Beyond", 2009, §3.5: term frequencies and length weighted per field, then Okapi BM25);
+* an example index where every example question (and the title and summary) is its own short
+  document, so a question close to one real customer question scores high even if the rest of
+  the SOP uses other words. An SOP's example score is the mean of its two best examples.
+
+Each index's scores are divided by that index's best score for the question and added, the
+example part weighted by ``EXAMPLE_WEIGHT`` (a linear fusion of max-normalised scores). idf is
+Lucene's ``ln(1 + (N - n + 0.5) / (n + 0.5))``.
+
+Whether anything fits is decided by *coverage*: the share of the question's idf mass that the
+chosen SOP contains (a term no SOP contains counts with the highest possible idf). A question
+sharing only common words with the library gets "nothing fits" instead of a confident-looking
+wrong procedure. The constants were chosen on the demo library; ``docs/ROUTING.md`` shows how.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .text import terms
+
+FIELD_WEIGHTS = {"title": 2.0, "summary": 1.0, "examples": 1.0, "content": 0.5}
+DOC_K1, DOC_B = 2.0, 0.75
+EXAMPLE_K1, EXAMPLE_B = 1.2, 0.75
+EXAMPLE_WEIGHT = 0.5
+MIN_COVERAGE = 0.25
+"""Coverage below which nothing fits the question."""
+TIE_MARGIN = 0.005
+"""When the two best SOPs of one category score within this fraction of each other, the
+question is ambiguous and the category's list is returned ("multiple SOPs may apply")."""
+
+
+@dataclass(frozen=True)
+class RoutableSOP:
+    """The fields of a live SOP version the router indexes."""
+
+    category: str
+    key: str
+    title: str
+    summary: str
+    content: str
+    example_questions: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One SOP's standing for a question: ``index`` into ``Router.sops``, fused ``score``
+    (0 to 1 + ``EXAMPLE_WEIGHT``) and ``coverage`` in [0, 1]."""
+
+    index: int
+    score: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """What the router concluded for a question.
+
+    ``kind`` is ``"sop"`` (``best`` answers it), ``"category"`` (SOPs of ``category`` may apply
+    and none stands out) or ``"none"`` (nothing fits). ``ranked`` holds the top candidates.
+    """
+
+    kind: str
+    best: Ranked | None
+    category: str | None
+    ranked: list[Ranked] = field(default_factory=list)
+
+
+class _BM25:
+    """Okapi BM25 over weighted term-frequency vectors, with an inverted index."""
+
+    def __init__(self, documents: Sequence[Counter[str] | dict[str, float]], k1: float, b: float) -> None:
+        self.k1 = k1
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        lengths = [float(sum(doc.values())) for doc in documents]
+        for index, doc in enumerate(documents):
+            for term, tf in doc.items():
+                self.postings.setdefault(term, []).append((index, float(tf)))
+        n = len(documents)
+        average = (sum(lengths) / n) if n else 1.0
+        self.norm = [k1 * (1 - b + b * length / (average or 1.0)) for length in lengths]
+        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+        self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+
+    def scores(self, query: Iterable[str]) -> dict[int, float]:
+        out: dict[int, float] = {}
+        k1p1 = self.k1 + 1
+        for term in query:
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for index, tf in self.postings[term]:
+                out[index] = out.get(index, 0.0) + idf * tf * k1p1 / (tf + self.norm[index])
+        return out
+
+
+class Router:
+    """Fused BM25 indexes over a fixed list of SOPs; build once per bundle, query often.
+
+    Building costs O(total text); a query costs O(postings of its terms): microseconds to a
+    few milliseconds for libraries of hundreds of SOPs.
+    """
+
+    def __init__(self, sops: Sequence[RoutableSOP]) -> None:
+        self.sops = list(sops)
+        documents: list[Counter[str]] = []
+        examples: list[Counter[str]] = []
+        self._example_owner: list[int] = []
+        for index, sop in enumerate(self.sops):
+            weighted: Counter[str] = Counter()
+            fields = {
+                "title": sop.title + " " + sop.key.replace("_", " "),
+                "summary": sop.summary,
+                "examples": "\n".join(sop.example_questions),
+                "content": sop.content,
+            }
+            for name, text in fields.items():
+                for term, count in Counter(terms(text)).items():
+                    weighted[term] += FIELD_WEIGHTS[name] * count
+            documents.append(weighted)
+            for text in [*sop.example_questions, sop.title, sop.summary]:
+                vector = Counter(terms(text))
+                if vector:
+                    examples.append(vector)
+                    self._example_owner.append(index)
+        self._documents = _BM25(documents, DOC_K1, DOC_B)
+        self._examples = _BM25(examples, EXAMPLE_K1, EXAMPLE_B)
+        self._doc_terms = [set(doc) for doc in documents]
+
+    def rank(self, question: str, limit: int = 5) -> list[Ranked]:
+        """Return up to ``limit`` SOPs sharing a term with ``question``, best first."""
+        query = set(terms(question))
+        if not query or not self.sops:
+            return []
+        doc_scores = self._documents.scores(query)
+        if not doc_scores:
+            return []
+        per_sop: dict[int, list[float]] = {}
+        for example, score in self._examples.scores(query).items():
+            per_sop.setdefault(self._example_owner[example], []).append(score)
+        example_scores = {i: sum(sorted(v)[-2:]) / 2 for i, v in per_sop.items()}
+        doc_max = max(doc_scores.values())
+        example_max = max(example_scores.values(), default=0.0) or 1.0
+        fused = {
+            i: doc_scores[i] / doc_max + EXAMPLE_WEIGHT * example_scores.get(i, 0.0) / example_max
+            for i in doc_scores
+        }
+        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        idf = self._documents.idf
+        total = sum(idf.get(t, self._documents.unknown_idf) for t in query)
+        return [
+            Ranked(i, s, sum(idf[t] for t in query if t in self._doc_terms[i]) / total) for i, s in best
+        ]
+
+    def route(self, question: str) -> RouteDecision:
+        """Decide which SOP answers ``question`` (see ``RouteDecision``)."""
+        ranked = self.rank(question)
+        if not ranked or ranked[0].coverage < MIN_COVERAGE:
+            return RouteDecision("none", ranked[0] if ranked else None, None, ranked)
+        top = ranked[0]
+        category = self.sops[top.index].category
+        if len(ranked) > 1:
+            second = ranked[1]
+            if self.sops[second.index].category == category and top.score - second.score < TIE_MARGIN * top.score:
+                return RouteDecision("category", top, category, ranked)
+        return RouteDecision("sop", top, category, ranked)

@@ -1,0 +1,268 @@
+"""The MCP server: tools and resources over the current bundle, served by streamable HTTP.
+
+Built on the official SDK's ``MCPServer`` in stateless mode with JSON responses: every POST to
+``/mcp`` is self-contained, so any number of bridge processes can sit behind a load balancer
+(and AgentCore Runtime can host it). Authentication is ``auth.BearerAuthMiddleware``; scope
+checks and the tool-call log are an SDK middleware, so every call is seen once, including the
+ones the SDK rejects for invalid arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp.server.context import CallNext, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, Resource, TextContent
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from . import replies
+from .app_client import AppUnavailable
+from .auth import SCOPE_PROPOSE, SCOPE_READ, BearerAuthMiddleware, current_caller
+from .calllog import make_record
+from .replies import Reply
+from .state import BridgeState
+
+logger = logging.getLogger(__name__)
+
+INSTRUCTIONS = (
+    "Standard operating procedures (SOPs) for customer service, governed by sopgov: every SOP "
+    "served here was reviewed and approved by people. Call get_sop_for_question with the "
+    "customer's question, or get_specific_sop when you know the SOP; follow the procedure in "
+    "sop_content. Propose improvements with propose_sop_change: they are reviewed before going live."
+)
+TOOL_SCOPES = {
+    "list_sop_categories": SCOPE_READ,
+    "get_sop_for_question": SCOPE_READ,
+    "get_specific_sop": SCOPE_READ,
+    "propose_sop_change": SCOPE_PROPOSE,
+}
+MAX_PROPOSAL_CHARS = 200_000
+
+
+def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
+    """Render a ``Reply`` the way the seed server's clients read it, plus structured content."""
+    meta: dict[str, Any] = {"sopgov/bundle_sha256": bundle_sha256}
+    if reply.served is not None:
+        meta["sopgov/served"] = {"sop": reply.served.slug, "version": reply.served.version,
+                                 "content_sha256": reply.served.content_sha256}
+    if reply.error:
+        meta["sopgov/error"] = reply.error
+    if isinstance(reply.payload, list):
+        # As the seed's FastMCP server did for list results: one text block per item.
+        content = [TextContent(type="text", text=str(item)) for item in reply.payload]
+        structured: Any = {"result": reply.payload}
+    else:
+        content = [TextContent(type="text", text=json.dumps(reply.payload, indent=2, ensure_ascii=False))]
+        structured = reply.payload
+    return CallToolResult(content=content, structured_content=structured, is_error=reply.is_error, _meta=meta)
+
+
+class SOPServer(MCPServer):
+    """``MCPServer`` whose resource list is the current bundle's live SOPs."""
+
+    def __init__(self, state: BridgeState, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+
+    async def list_resources(self) -> list[Resource]:
+        return [
+            Resource(uri=f"sop://{s.category}/{s.key}", name=s.slug, title=s.title, description=s.summary,
+                     mime_type="text/markdown")
+            for s in self.state.library.sops
+        ]
+
+
+def _caller_lacks(scope: str) -> Reply | None:
+    caller = current_caller.get()
+    if caller is None or not caller.has(scope):
+        return Reply({"error": "Forbidden", "detail": f"This agent token lacks the {scope} scope."},
+                     is_error=True, error=f"missing scope {scope}")
+    return None
+
+
+def build_mcp(state: BridgeState) -> SOPServer:
+    """Return the MCP server with its tools, resources and call-log middleware."""
+    mcp = SOPServer(state, name="sopgov", instructions=INSTRUCTIONS, log_level="WARNING",
+                    middleware=[CallLogMiddleware(state)])
+
+    @mcp.tool(description="List the SOP categories that have live SOPs, e.g. billing, technical_support.")
+    def list_sop_categories() -> CallToolResult:
+        library = state.library
+        return _result(replies.list_categories(library), library.sha256)
+
+    @mcp.tool(
+        description=(
+            "Find the approved SOP that tells you how to handle a customer's question. Pass the "
+            "question in the customer's words. Returns {category, sop_key, sop_content, title, version, "
+            "content_sha256, confidence, alternatives}; or {category, sop_list, sop_content} when several "
+            "SOPs may apply (pick one with get_specific_sop); or {category: 'general'} when no SOP fits."
+        )
+    )
+    def get_sop_for_question(question: str) -> CallToolResult:
+        library = state.library
+        return _result(replies.sop_for_question(library, question), library.sha256)
+
+    @mcp.tool(
+        description=(
+            "Get one approved SOP by category and key, e.g. category 'billing', sop_key 'refund_policy'. "
+            "Returns {category, sop_key, sop_content, title, version, content_sha256}; an unknown category "
+            "or key is an error listing available_categories or available_sops."
+        )
+    )
+    def get_specific_sop(category: str, sop_key: str) -> CallToolResult:
+        library = state.library
+        return _result(replies.specific_sop(library, category, sop_key), library.sha256)
+
+    @mcp.tool(
+        description=(
+            "Propose new content for an existing SOP. It becomes a draft that people review and approve; "
+            "what agents are served does not change. Give the full new Markdown content and your rationale."
+        )
+    )
+    async def propose_sop_change(category: str, sop_key: str, content: str, rationale: str) -> CallToolResult:
+        library = state.library
+        caller = current_caller.get()
+        for name, value in (("category", category), ("sop_key", sop_key), ("content", content), ("rationale", rationale)):
+            if not value.strip():
+                return _result(replies.invalid_arguments(f"'{name}' must not be empty."), library.sha256)
+        if len(content) > MAX_PROPOSAL_CHARS:
+            return _result(replies.invalid_arguments(f"'content' is longer than {MAX_PROPOSAL_CHARS} characters."), library.sha256)
+        try:
+            status, body = await state.app.propose(
+                caller.raw_token if caller else "",
+                {"category": category, "sop_key": sop_key, "content": content, "rationale": rationale},
+            )
+        except AppUnavailable as exc:
+            logger.warning("proposal not delivered: %s", exc)
+            return _result(Reply({"error": "Governance app unreachable",
+                                  "detail": "Nothing was recorded; the live SOPs are unchanged. Try again later."},
+                                 is_error=True, error="app unreachable"), library.sha256)
+        if status == 201:
+            return _result(Reply({
+                "status": "proposed",
+                "message": (f"Recorded as draft v{body['number']} of {body['sop']} for people to review. "
+                            "Agents keep being served the live version until a reviewed version is published."),
+                "category": category, "sop_key": sop_key, "draft_version": body["number"],
+            }), library.sha256)
+        payload = {"error": body.get("detail") or "Proposal refused", **{k: v for k, v in body.items() if k == "available_sops"}}
+        return _result(Reply(payload, is_error=True, error=str(body.get("error", status))), library.sha256)
+
+    @mcp.resource("sop://{category}/{key}", name="sop", mime_type="text/markdown",
+                  description="The live Markdown of the SOP category/key.")
+    def sop_resource(category: str, key: str) -> str:
+        sop = state.library.get(category, key)
+        if sop is None:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            raise ResourceError(f"No live SOP {category}/{key}.")
+        return sop.content
+
+    return mcp
+
+
+class CallLogMiddleware:
+    """SDK middleware: refuse tools the caller's scopes do not allow, and log every tool call."""
+
+    def __init__(self, state: BridgeState) -> None:
+        self.state = state
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        if ctx.method == "resources/read" or ctx.method == "resources/list":
+            if _caller_lacks(SCOPE_READ) is not None:
+                raise MCPError(code=-32001, message="This agent token lacks the sop:read scope.")
+            return await call_next(ctx)
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        params = ctx.params or {}
+        tool = str(params.get("name", ""))
+        arguments = params.get("arguments") or {}
+        started = time.perf_counter()
+        bundle = self.state.library.sha256
+        denied = _caller_lacks(TOOL_SCOPES.get(tool, SCOPE_READ))
+        result: Any = None
+        error = ""
+        try:
+            result = _result(denied, bundle) if denied is not None else await call_next(ctx)
+            return result
+        except Exception as exc:
+            error = f"{exc.__class__.__name__}: {exc}"
+            raise
+        finally:
+            meta = (getattr(result, "meta", None) or {}) if result is not None else {}
+            served = meta.get("sopgov/served")
+            is_error = bool(getattr(result, "is_error", False)) or bool(error)
+            self.state.calls.add(make_record(
+                tool=tool, arguments=arguments, caller=current_caller.get(), bundle_sha256=bundle,
+                latency_ms=(time.perf_counter() - started) * 1000, served=_Served(served) if served else None,
+                is_error=is_error, error=error or meta.get("sopgov/error", "") or _first_text(result) if is_error else "",
+            ))
+
+
+class _Served:
+    """Adapter from the ``sopgov/served`` meta entry to what ``make_record`` reads."""
+
+    def __init__(self, served: dict[str, Any]) -> None:
+        self.slug = served["sop"]
+        self.version = served["version"]
+        self.content_sha256 = served["content_sha256"]
+
+
+def _first_text(result: Any) -> str:
+    content = getattr(result, "content", None) or []
+    return getattr(content[0], "text", "")[:500] if content else ""
+
+
+def build_app(state: BridgeState) -> Starlette:
+    """Return the ASGI app: ``/mcp`` (bearer-authenticated MCP) and ``/healthz``; its lifespan
+    loads the disk cache, then keeps the bundle current and ships the call log."""
+    mcp = build_mcp(state)
+    config = state.config
+    allowed = config.allowed_hosts or ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=allowed,
+        allowed_origins=[f"http://{h}" for h in allowed] + [f"https://{h}" for h in allowed],
+    )
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=security,
+        host=config.host,
+    )
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse(state.health())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.load_cache()
+        async with mcp.session_manager.run(), anyio.create_task_group() as tasks:
+            tasks.start_soon(state.sync_forever)
+            tasks.start_soon(state.ship_calls_forever)
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            try:
+                with anyio.fail_after(3):
+                    await state.calls.flush(state.app, config.bridge_id)
+            except Exception:  # noqa: BLE001 - on shutdown, keep what was not sent
+                pass
+            state.calls.spool_now()
+            await state.app.aclose()
+
+    return Starlette(
+        routes=[Route("/healthz", healthz), Mount("/", app=BearerAuthMiddleware(mcp_app, state))],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,39 @@
+"""URL map: the governance UI (admin site), the REST API and its schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.agents.api.views import CredentialsView, ProposalView, ToolCallIngestView, ToolCallViewSet
+from apps.audit.api.views import AuditEventViewSet
+from apps.core.views import TokenView, healthz
+from apps.publishing.api.views import CurrentBundleView, PublicationViewSet
+from apps.sops.api.views import CategoryViewSet, SOPViewSet, VersionViewSet
+
+router = DefaultRouter()
+router.register("categories", CategoryViewSet, basename="category")
+router.register("sops", SOPViewSet, basename="sop")
+router.register("versions", VersionViewSet, basename="version")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("tool-calls", ToolCallViewSet, basename="toolcall")
+router.register("publications", PublicationViewSet, basename="publication")
+
+api_v1 = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("bridge/bundle/", CurrentBundleView.as_view(), name="bridge-bundle"),
+    path("bridge/credentials/", CredentialsView.as_view(), name="bridge-credentials"),
+    path("bridge/tool-calls/", ToolCallIngestView.as_view(), name="bridge-tool-calls"),
+    path("agent/proposals/", ProposalView.as_view(), name="agent-proposals"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
