@@ -11,6 +11,7 @@
 | ``SOPGOV_BRIDGE_ID`` | ``<hostname>:<port>`` | this bridge's name in the tool-call log |
 | ``SOPGOV_BRIDGE_ALLOWED_HOSTS`` | (loopback) | comma-separated ``Host`` values accepted (DNS-rebinding protection) |
 | ``SOPGOV_BRIDGE_WORKERS`` | ``1`` | uvicorn worker processes |
+| ``SOPGOV_BRIDGE_GC_THRESHOLDS`` | ``20000,50,1000`` | CPython GC thresholds (``gc.set_threshold``) |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class BridgeConfig:
     bridge_id: str = ""
     allowed_hosts: list[str] = field(default_factory=list)
     workers: int = 1
+    gc_thresholds: tuple[int, int, int] = (20000, 50, 1000)
     request_timeout: float = 5.0
 
     @classmethod
@@ -53,6 +55,7 @@ class BridgeConfig:
             "bridge_id": env.get("SOPGOV_BRIDGE_ID", ""),
             "allowed_hosts": [h.strip() for h in env.get("SOPGOV_BRIDGE_ALLOWED_HOSTS", "").split(",") if h.strip()],
             "workers": int(env.get("SOPGOV_BRIDGE_WORKERS", "1")),
+            "gc_thresholds": tuple(int(x) for x in env.get("SOPGOV_BRIDGE_GC_THRESHOLDS", "20000,50,1000").split(",")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["bridge_id"]:

@@ -76,30 +76,33 @@ class RouteDecision:
 
 
 class _BM25:
-    """Okapi BM25 over weighted term-frequency vectors, with an inverted index."""
+    """Okapi BM25 over weighted term-frequency vectors.
+
+    A term's contribution to a document's score does not depend on the query (each query term
+    counts once), so it is computed when the index is built: a query only sums postings.
+    """
 
     def __init__(self, documents: Sequence[Counter[str] | dict[str, float]], k1: float, b: float) -> None:
-        self.k1 = k1
-        self.postings: dict[str, list[tuple[int, float]]] = {}
         lengths = [float(sum(doc.values())) for doc in documents]
-        for index, doc in enumerate(documents):
-            for term, tf in doc.items():
-                self.postings.setdefault(term, []).append((index, float(tf)))
         n = len(documents)
         average = (sum(lengths) / n) if n else 1.0
-        self.norm = [k1 * (1 - b + b * length / (average or 1.0)) for length in lengths]
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+        document_frequency: Counter[str] = Counter(term for doc in documents for term in doc)
+        self.idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()}
         self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for index, doc in enumerate(documents):
+            norm = k1 * (1 - b + b * lengths[index] / (average or 1.0))
+            for term, tf in doc.items():
+                weight = self.idf[term] * tf * (k1 + 1) / (tf + norm)
+                self.postings.setdefault(term, []).append((index, weight))
 
     def scores(self, query: Iterable[str]) -> dict[int, float]:
+        """Return ``{document index: BM25 score}`` for documents sharing a term with ``query``."""
         out: dict[int, float] = {}
-        k1p1 = self.k1 + 1
+        get = out.get
         for term in query:
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for index, tf in self.postings[term]:
-                out[index] = out.get(index, 0.0) + idf * tf * k1p1 / (tf + self.norm[index])
+            for index, weight in self.postings.get(term, ()):
+                out[index] = get(index, 0.0) + weight
         return out
 
 
@@ -144,10 +147,17 @@ class Router:
         doc_scores = self._documents.scores(query)
         if not doc_scores:
             return []
-        per_sop: dict[int, list[float]] = {}
+        # Each SOP's two best example scores, in one pass.
+        best_two: dict[int, tuple[float, float]] = {}
+        owner = self._example_owner
         for example, score in self._examples.scores(query).items():
-            per_sop.setdefault(self._example_owner[example], []).append(score)
-        example_scores = {i: sum(sorted(v)[-2:]) / 2 for i, v in per_sop.items()}
+            sop = owner[example]
+            first, second = best_two.get(sop, (0.0, 0.0))
+            if score > first:
+                best_two[sop] = (score, first)
+            elif score > second:
+                best_two[sop] = (first, score)
+        example_scores = {i: (a + b) / 2 for i, (a, b) in best_two.items()}
         doc_max = max(doc_scores.values())
         example_max = max(example_scores.values(), default=0.0) or 1.0
         fused = {

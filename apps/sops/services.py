@@ -51,7 +51,7 @@ def _with_history_user(instance: Any, actor: Any | None) -> Any:
 
 def _lock_version(version: SOPVersion) -> tuple[SOP, SOPVersion]:
     """Lock the version's SOP, then the version; return both freshly read."""
-    sop = SOP.objects.select_for_update().select_related("category", "owner").get(pk=version.sop_id)
+    sop = SOP.objects.select_for_update(of=("self",)).select_related("category", "owner").get(pk=version.sop_id)
     locked = SOPVersion.objects.select_for_update().get(pk=version.pk)
     locked.sop = sop
     return sop, locked
@@ -141,7 +141,7 @@ def sop_update(*, actor: Any, sop: SOP, title: str, owner: Any) -> SOP:
         PermissionDenied: the actor is neither the owner nor an admin.
         InvalidInput: empty or over-long title.
     """
-    sop = SOP.objects.select_for_update().select_related("category", "owner").get(pk=sop.pk)
+    sop = SOP.objects.select_for_update(of=("self",)).select_related("category", "owner").get(pk=sop.pk)
     if not permissions.can_change_sop(actor, sop):
         raise PermissionDenied("Only the SOP's owner or an admin can change its details.")
     title = clean_sop_fields(key=sop.key, title=title)["title"]
@@ -181,7 +181,7 @@ def sop_version_create(
         PermissionDenied: the actor may not draft versions.
         InvalidInput: invalid fields (``validation.clean_version_fields``).
     """
-    sop = SOP.objects.select_for_update().select_related("category").get(pk=sop.pk)
+    sop = SOP.objects.select_for_update(of=("self",)).select_related("category").get(pk=sop.pk)
     if check_permission and not permissions.can_draft(actor, sop):
         raise PermissionDenied("Only authors can draft SOP versions.")
     fields = clean_version_fields(

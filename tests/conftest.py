@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole suite. Tests run against the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from apps.accounts import roles
+from apps.sops import services
+from apps.sops.models import SOP, SOPVersion
+from tests.factories import CategoryFactory, SOPFactory, UserFactory
+
+CONTENT = "## Steps\n1. Verify the customer's identity.\n2. Follow the procedure."
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def people(db: Any) -> dict[str, Any]:
+    """One person per role, plus a second author and reviewer, an admin and a role-less user."""
+    return {
+        "author": UserFactory(username="author", roles=[roles.AUTHOR]),
+        "author2": UserFactory(username="author2", roles=[roles.AUTHOR]),
+        "reviewer": UserFactory(username="reviewer", roles=[roles.REVIEWER]),
+        "reviewer2": UserFactory(username="reviewer2", roles=[roles.REVIEWER]),
+        "release": UserFactory(username="release", roles=[roles.RELEASE_MANAGER]),
+        "auditor": UserFactory(username="auditor", roles=[roles.AUDITOR]),
+        "admin": UserFactory(username="admin", roles=[roles.ADMIN], is_superuser=True),
+        "nobody": UserFactory(username="nobody"),
+        "author_reviewer": UserFactory(username="author_reviewer", roles=[roles.AUTHOR, roles.REVIEWER]),
+    }
+
+
+@pytest.fixture
+def sop(people: dict[str, Any]) -> SOP:
+    """An SOP ``billing/refund_policy`` owned by ``author``; its category needs one approval."""
+    return SOPFactory(category=CategoryFactory(slug="billing"), key="refund_policy", title="Refund policy",
+                      owner=people["author"])
+
+
+def draft(sop: SOP, author: Any, content: str = CONTENT, **kwargs: Any) -> SOPVersion:
+    """Create a draft of ``sop`` by ``author`` through the service."""
+    fields = {"summary": "Use for refunds.", "example_questions": ["Can I get a refund?"], "change_note": "First cut"}
+    fields.update(kwargs)
+    return services.sop_version_create(actor=author, sop=sop, content=content, **fields)
+
+
+def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
+    """Move ``version`` along draft → in_review → approved → live with the right people."""
+    order = ["draft", "in_review", "approved", "live"]
+    while order.index(version.status) < order.index(to):
+        if version.status == "draft":
+            version = services.sop_version_submit(actor=version.author, version=version)
+        elif version.status == "in_review":
+            for name in ("reviewer", "reviewer2"):
+                if version.status == "in_review":
+                    version = services.sop_version_approve(actor=people[name], version=version, comment="ok")
+        elif version.status == "approved":
+            version = services.sop_version_publish(actor=people["release"], version=version, reason="go")
+    return version
+
+
+@pytest.fixture
+def live_version(sop: SOP, people: dict[str, Any]) -> SOPVersion:
+    """Version 1 of ``sop``, live."""
+    return advance(draft(sop, people["author"]), people, "live")

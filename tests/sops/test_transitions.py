@@ -1,0 +1,105 @@
+"""Every lifecycle action for every role, through the services, with its audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.audit.models import AuditEvent
+from apps.core.errors import InvalidTransition, PermissionDenied
+from apps.sops import services
+from apps.sops.models import SOP, SOPVersion
+from tests.conftest import advance, draft
+
+ROLES = ["author", "author2", "reviewer", "reviewer2", "release", "auditor", "admin", "nobody", "author_reviewer"]
+
+# Who may take each action on a version written by ``author`` (in the action's source state).
+ALLOWED = {
+    "submit": {"author", "admin"},
+    "approve": {"reviewer", "reviewer2", "admin", "author_reviewer"},
+    "reject": {"reviewer", "reviewer2", "admin", "author_reviewer"},
+    "publish": {"release", "admin"},
+    "rollback": {"release", "admin"},
+    "retire": {"release", "admin"},
+}
+TARGET = {"submit": "in_review", "approve": "approved", "reject": "rejected", "publish": "live",
+          "rollback": "live", "retire": "retired"}
+AUDIT_ACTION = {"submit": "version.submit", "approve": "version.approve", "reject": "version.reject",
+                "publish": "version.publish", "rollback": "version.rollback", "retire": "version.retire"}
+
+
+def _version_for(action: str, sop: SOP, people: dict[str, Any]) -> SOPVersion:
+    """Return a version of ``sop`` (written by ``author``) in the state ``action`` starts from."""
+    if action == "submit":
+        return draft(sop, people["author"])
+    if action in ("approve", "reject"):
+        return advance(draft(sop, people["author"]), people, "in_review")
+    if action == "publish":
+        return advance(draft(sop, people["author"]), people, "approved")
+    if action == "retire":
+        return advance(draft(sop, people["author"]), people, "live")
+    # rollback: v1 live, then v2 published, so v1 is superseded
+    v1 = advance(draft(sop, people["author"]), people, "live")
+    advance(draft(sop, people["author"], content="## v2"), people, "live")
+    v1.refresh_from_db()
+    return v1
+
+
+def _run(action: str, actor: Any, version: SOPVersion) -> SOPVersion:
+    text = {"approve": {"comment": "fine"}, "reject": {"comment": "not clear"}, "publish": {"reason": "ready"},
+            "rollback": {"reason": "v2 confused agents"}, "retire": {"reason": "obsolete"}}.get(action, {})
+    return services.TRANSITION_SERVICES[action](actor=actor, version=version, **text)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ALLOWED))
+def test_transition__by_role__allowed_or_forbidden(action: str, role: str, sop: SOP, people: dict[str, Any]) -> None:
+    # Given a version in the action's source state
+    version = _version_for(action, sop, people)
+    status_before = version.status
+    events_before = AuditEvent.objects.count()
+    # When the role attempts the action
+    if role in ALLOWED[action]:
+        result = _run(action, people[role], version)
+        # Then the version moves on and the audit trail records who did it, from what to what
+        assert result.status == TARGET[action]
+        event = AuditEvent.objects.filter(action=AUDIT_ACTION[action], target_id=str(version.pk)).latest("id")
+        assert event.actor == people[role]
+        assert event.before["status"] == status_before
+        assert event.after["status"] == TARGET[action]
+        assert event.sop_slug == "billing/refund_policy"
+    else:
+        with pytest.raises(PermissionDenied):
+            _run(action, people[role], version)
+        # Then nothing changed and nothing was recorded
+        version.refresh_from_db()
+        assert version.status == status_before
+        assert AuditEvent.objects.count() == events_before
+
+
+WRONG_STATES = {
+    "submit": ["in_review", "approved", "live"],
+    "approve": ["draft", "approved", "live"],
+    "reject": ["draft", "approved", "live"],
+    "publish": ["draft", "in_review", "live"],
+    "rollback": ["draft", "in_review", "approved", "live"],
+    "retire": ["draft", "in_review", "approved"],
+}
+ACTOR_FOR = {"submit": "author", "approve": "reviewer", "reject": "reviewer", "publish": "release",
+             "rollback": "release", "retire": "release"}
+
+
+@pytest.mark.parametrize(("action", "state"), [(a, s) for a, states in WRONG_STATES.items() for s in states])
+def test_transition__from_wrong_state__invalid_transition(action: str, state: str, sop: SOP, people: dict[str, Any]) -> None:
+    # Given a version in a state the action does not start from
+    version = advance(draft(sop, people["author"]), people, state)
+    events_before = AuditEvent.objects.count()
+    # When a person allowed to take the action tries it
+    with pytest.raises(InvalidTransition) as caught:
+        _run(action, people[ACTOR_FOR[action]], version)
+    # Then it is refused with a message naming the state, and nothing changes
+    assert version.get_status_display().lower() in caught.value.message
+    version.refresh_from_db()
+    assert version.status == state
+    assert AuditEvent.objects.count() == events_before
