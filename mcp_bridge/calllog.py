@@ -133,7 +133,12 @@ class CallLog:
         except AppUnavailable as exc:
             self._spool(pending[delivered:])
             logger.warning("tool-call log not delivered (%s); %d records spooled", exc, len(pending) - delivered)
-        self.sent += delivered
+        except BaseException:
+            # Cancelled (shutdown) or failed unexpectedly mid-batch: keep what was not confirmed.
+            self._spool(pending[delivered:])
+            raise
+        finally:
+            self.sent += delivered
         return delivered
 
     def _drain(self, limit: int | None = None) -> list[dict[str, Any]]:

@@ -198,14 +198,27 @@ class CallLogMiddleware:
             error = f"{exc.__class__.__name__}: {exc}"
             raise
         finally:
-            meta = (getattr(result, "meta", None) or {}) if result is not None else {}
+            meta, is_error, text = _result_fields(result)
             served = meta.get("sopgov/served")
-            is_error = bool(getattr(result, "is_error", False)) or bool(error)
             self.state.calls.add(make_record(
                 tool=tool, arguments=arguments, caller=current_caller.get(), bundle_sha256=bundle,
                 latency_ms=(time.perf_counter() - started) * 1000, served=_Served(served) if served else None,
-                is_error=is_error, error=error or meta.get("sopgov/error", "") or _first_text(result) if is_error else "",
+                is_error=is_error or bool(error),
+                error=(error or meta.get("sopgov/error", "") or text) if (is_error or error) else "",
             ))
+
+
+def _result_fields(result: Any) -> tuple[dict[str, Any], bool, str]:
+    """Return ``(_meta, isError, first text)`` of a tool result, model or already-serialised dict."""
+    if result is None:
+        return {}, False, ""
+    if isinstance(result, dict):
+        content = result.get("content") or []
+        text = content[0].get("text", "") if content and isinstance(content[0], dict) else ""
+        return result.get("_meta") or {}, bool(result.get("isError")), text[:500]
+    content = getattr(result, "content", None) or []
+    text = getattr(content[0], "text", "") if content else ""
+    return getattr(result, "meta", None) or {}, bool(getattr(result, "is_error", False)), text[:500]
 
 
 class _Served:
@@ -215,11 +228,6 @@ class _Served:
         self.slug = served["sop"]
         self.version = served["version"]
         self.content_sha256 = served["content_sha256"]
-
-
-def _first_text(result: Any) -> str:
-    content = getattr(result, "content", None) or []
-    return getattr(content[0], "text", "")[:500] if content else ""
 
 
 class BridgeApp:

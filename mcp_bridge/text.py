@@ -2,8 +2,9 @@
 
 Latin-script words are lower-cased (Unicode NFKC + casefold), stop words dropped and the rest
 stemmed with the Snowball English stemmer (``snowballstemmer``). Chinese, Japanese and Korean
-runs, which have no spaces between words, become overlapping character bigrams (a run of one
-character stays a unigram), the approach of Lucene's ``CJKBigramFilter``.
+runs, which have no spaces between words, become their overlapping character bigrams plus the
+single characters, as Lucene's ``CJKBigramFilter`` does with ``outputUnigrams``: bigrams match
+words, unigrams keep a question matching when its bigrams straddle word boundaries.
 """
 
 from __future__ import annotations
@@ -40,10 +41,8 @@ def terms(text: str) -> list[str]:
     out: list[str] = []
     for run in _TOKEN_RE.findall(normalized):
         if _CJK_RE.match(run):
-            if len(run) == 1:
-                out.append(run)
-            else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+            out.extend(run)
         elif run not in STOP_WORDS:
             out.append(_stem(run))
     return out

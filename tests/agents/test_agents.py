@@ -1,0 +1,138 @@
+"""Agent tokens, the credentials snapshot, proposals and the tool-call log ingest."""
+
+from __future__ import annotations
+
+import uuid
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from apps.agents.models import AgentToken, ToolCall
+from apps.agents.services import agent_token_issue, agent_token_revoke
+from apps.agents.tokens import hash_token
+from apps.audit.models import AuditEvent
+from apps.core.errors import Conflict, InvalidInput
+from apps.publishing.selectors import current_bundle
+from apps.sops.models import SOPVersion
+
+
+def bearer(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_issue_command__prints_token_last_and_stores_hash(db: Any) -> None:
+    out, err = StringIO(), StringIO()
+    call_command("issue_agent_token", "support-bot", "--scopes", "sop:read,sop:propose", stdout=out, stderr=err)
+    raw = out.getvalue().strip().splitlines()[-1]
+    token = AgentToken.objects.get(name="support-bot")
+    assert token.token_sha256 == hash_token(raw)
+    assert raw not in str(AgentToken.objects.values_list())
+    assert token.scopes == ["sop:propose", "sop:read"]
+    assert AuditEvent.objects.filter(action="token.issue").count() == 1
+
+
+def test_issue__unknown_scope__invalid(db: Any) -> None:
+    with pytest.raises(InvalidInput):
+        agent_token_issue(actor=None, name="bot", scopes=["sop:write"])
+
+
+def test_issue__name_taken__conflict_until_revoked(db: Any) -> None:
+    token, _ = agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
+    with pytest.raises(Conflict):
+        agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
+    agent_token_revoke(actor=None, token=token)
+    replacement, _ = agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
+    assert replacement.user_id == token.user_id
+
+
+def test_credentials__bridge_scope_only__and_etag(db: Any) -> None:
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    reader, agent = agent_token_issue(actor=None, name="reader", scopes=["sop:read"])
+    assert bearer(agent).get("/api/v1/bridge/credentials/").status_code == 403
+    first = bearer(bridge).get("/api/v1/bridge/credentials/")
+    assert first.status_code == 200
+    hashes = {t["sha256"] for t in first.json()["tokens"]}
+    assert hash_token(agent) in hashes and hash_token(bridge) in hashes
+    assert agent not in first.content.decode()
+    etag = first["ETag"]
+    assert bearer(bridge).get("/api/v1/bridge/credentials/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    agent_token_revoke(actor=None, token=reader)
+    changed = bearer(bridge).get("/api/v1/bridge/credentials/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert hash_token(agent) not in {t["sha256"] for t in changed.json()["tokens"]}
+
+
+def test_bundle_endpoint__etag_and_404_before_publish(db: Any, live_version: SOPVersion) -> None:
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    response = bearer(bridge).get("/api/v1/bridge/bundle/")
+    sha = current_bundle().sha256  # type: ignore[union-attr]
+    assert response.status_code == 200 and response["X-Bundle-SHA256"] == sha
+    assert bearer(bridge).get("/api/v1/bridge/bundle/", HTTP_IF_NONE_MATCH=f'"{sha}"').status_code == 304
+    assert bearer("sgv_nonsense").get("/api/v1/bridge/bundle/").status_code == 401
+
+
+def test_proposal__creates_draft_never_live(live_version: SOPVersion, people: dict[str, Any]) -> None:
+    _, raw = agent_token_issue(actor=None, name="bot", scopes=["sop:read", "sop:propose"])
+    before = current_bundle().sha256  # type: ignore[union-attr]
+    response = bearer(raw).post("/api/v1/agent/proposals/", {
+        "category": "billing", "sop_key": "refund_policy", "content": "## Better steps", "rationale": "Customers ask X",
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    proposal = SOPVersion.objects.get(pk=response.json()["id"])
+    assert (proposal.status, proposal.origin, proposal.change_note) == ("draft", "agent", "Customers ask X")
+    assert proposal.summary == live_version.summary
+    assert current_bundle().sha256 == before  # type: ignore[union-attr]
+    event = AuditEvent.objects.get(action="version.propose")
+    assert event.actor_label == "agent:bot"
+    # the SOP's owner (an author) may submit the agent's draft; the agent itself has no role
+    from apps.sops import services
+
+    services.sop_version_submit(actor=people["author"], version=proposal)
+
+
+def test_proposal__without_scope__403_and_unknown_sop__404(live_version: SOPVersion) -> None:
+    _, reader = agent_token_issue(actor=None, name="reader", scopes=["sop:read"])
+    body = {"category": "billing", "sop_key": "refund_policy", "content": "x", "rationale": "y"}
+    assert bearer(reader).post("/api/v1/agent/proposals/", body, format="json").status_code == 403
+    _, proposer = agent_token_issue(actor=None, name="proposer", scopes=["sop:propose"])
+    missing = bearer(proposer).post("/api/v1/agent/proposals/", {**body, "sop_key": "nope"}, format="json")
+    assert missing.status_code == 404
+    assert missing.json()["available_sops"] == ["refund_policy"]
+    empty = bearer(proposer).post("/api/v1/agent/proposals/", {**body, "content": " "}, format="json")
+    assert empty.status_code == 400
+    assert SOPVersion.objects.count() == 1
+
+
+def _call(**overrides: Any) -> dict[str, Any]:
+    record = {"call_id": str(uuid.uuid4()), "called_at": "2026-11-21T10:00:00+00:00", "tool": "get_specific_sop",
+              "agent_name": "bot", "arguments_sha256": "a" * 64, "latency_ms": 1.5, "sop_slug": "billing/refund_policy",
+              "version": 1, "content_sha256": "b" * 64, "bundle_sha256": "c" * 64}
+    record.update(overrides)
+    return record
+
+
+def test_tool_calls__batch_stored_once_and_last_used_updated(db: Any) -> None:
+    token, raw = agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    calls = [_call(token_id=token.pk), _call(token_id=token.pk, called_at="2026-11-21T11:00:00+00:00")]
+    first = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": calls}, format="json")
+    assert first.json() == {"stored": 2}
+    again = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": calls}, format="json")
+    assert again.json() == {"stored": 0}
+    assert ToolCall.objects.count() == 2
+    token.refresh_from_db()
+    assert token.last_used_at.isoformat() == "2026-11-21T11:00:00+00:00"
+
+
+def test_tool_calls__malformed__400_nothing_stored(db: Any) -> None:
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    bad = [_call(), _call(latency_ms="slow")]
+    response = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": bad}, format="json")
+    assert response.status_code == 400
+    assert "Malformed" in response.json()["detail"]
+    assert ToolCall.objects.count() == 0

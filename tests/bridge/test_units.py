@@ -1,0 +1,200 @@
+"""Bridge pieces on their own: terms, routing, bundle verification, replies, credentials, call log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from mcp_bridge.app_client import AppUnavailable
+from mcp_bridge.auth import Credentials
+from mcp_bridge.bundle_format import BUNDLE_FORMAT, BundleError, bundle_sha256, canonical_bytes, parse_and_verify
+from mcp_bridge.calllog import CallLog, make_record
+from mcp_bridge.library import Library
+from mcp_bridge.replies import MULTIPLE_SOPS_TEXT, NO_SOP_TEXT, list_categories, sop_for_question, specific_sop
+from mcp_bridge.routing import RoutableSOP, Router
+from mcp_bridge.text import terms
+
+
+def sop_entry(category: str, key: str, title: str, summary: str, content: str, examples: list[str]) -> dict[str, Any]:
+    return {"category": category, "key": key, "title": title, "summary": summary, "example_questions": examples,
+            "version": 1, "version_id": 1, "content": content,
+            "content_sha256": hashlib.sha256(content.encode()).hexdigest()}
+
+
+LIBRARY = [
+    sop_entry("billing", "refund_policy", "Refund policy", "Use when a customer wants money back for an order.",
+              "Refunds within 30 days with a receipt.", ["Can I get a refund?", "I want my money back"]),
+    sop_entry("technical_support", "account_lockout", "Account lockout", "Use when the account is locked.",
+              "Check the security logs, then unlock.", ["My account is locked", "I can't log in, locked out"]),
+    sop_entry("technical_support", "password_reset", "Password reset", "Use when the customer forgot the password.",
+              "Verify identity and send a temporary password.", ["I forgot my password", "reset my password"]),
+    sop_entry("product", "warranty_information", "保修信息", "客户询问产品保修期限时使用。",
+              "标准保修期为购买之日起十二个月。", ["我的产品还在保修期内吗？", "保修多长时间"]),
+]
+
+
+def library() -> Library:
+    payload = {"format": BUNDLE_FORMAT, "categories": [], "sops": LIBRARY}
+    return Library.from_bytes(canonical_bytes(payload))
+
+
+def test_terms__english_stemmed_and_stop_words_dropped() -> None:
+    assert terms("My accounts are LOCKED and I can't log in!") == ["account", "lock", "cant", "log"]
+
+
+def test_terms__cjk_bigrams_and_single_characters() -> None:
+    assert terms("保修多长时间") == ["保修", "修多", "多长", "长时", "时间", "保", "修", "多", "长", "时", "间"]
+    assert terms("卡 lost") == ["卡", "lost"]
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_terms__any_text__never_raises_and_no_empty_terms(text: str) -> None:
+    assert all(terms(text))
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("I'd like a refund for my order", "billing/refund_policy"),
+    ("help, my account got locked", "technical_support/account_lockout"),
+    ("forgot password", "technical_support/password_reset"),
+    ("这个产品的保修期是多久？", "product/warranty_information"),
+    ("我的产品坏了，还在保修期内吗", "product/warranty_information"),
+])
+def test_route__library__expected_sop(question: str, expected: str) -> None:
+    reply = sop_for_question(library(), question)
+    assert f"{reply.payload['category']}/{reply.payload['sop_key']}" == expected
+    assert reply.served is not None and reply.served.slug == expected
+    assert reply.payload["version"] == 1 and len(reply.payload["content_sha256"]) == 64
+
+
+@pytest.mark.parametrize("question", ["What's the weather in Lisbon?", "今天天气怎么样", "?!", "tell me a joke"])
+def test_route__out_of_scope__general(question: str) -> None:
+    reply = sop_for_question(library(), question)
+    assert reply.payload == {"category": "general", "sop_content": NO_SOP_TEXT}
+    assert reply.served is None
+
+
+def test_route__tie_within_category__category_list() -> None:
+    router = Router([RoutableSOP("c", "first", "Same words", "s", "same words here", ["same words"]),
+                     RoutableSOP("c", "second", "Same words", "s", "same words here", ["same words"])])
+    decision = router.route("same words")
+    assert decision.kind == "category" and decision.category == "c"
+
+
+def test_route__category_reply__seed_shape() -> None:
+    payload = {"format": BUNDLE_FORMAT, "categories": [], "sops": [
+        sop_entry("c", "first", "Same words", "s", "same words here", ["same words"]),
+        sop_entry("c", "second", "Same words", "s", "same words here", ["same words"])]}
+    reply = sop_for_question(Library.from_bytes(canonical_bytes(payload)), "same words")
+    assert reply.payload["sop_list"] == ["first", "second"]
+    assert reply.payload["sop_content"] == MULTIPLE_SOPS_TEXT
+    assert {s["sop_key"] for s in reply.payload["sops"]} == {"first", "second"}
+
+
+def test_route__empty_library__general() -> None:
+    assert sop_for_question(Library.empty(), "refund").payload["category"] == "general"
+
+
+def test_specific__unknown_category_and_key__errors_list_what_exists() -> None:
+    lib = library()
+    missing_category = specific_sop(lib, "shipping", "x")
+    assert missing_category.is_error
+    assert missing_category.payload == {"error": "Category not found",
+                                        "available_categories": ["billing", "technical_support", "product"]}
+    missing_key = specific_sop(lib, "technical_support", "x")
+    assert missing_key.payload == {"error": "SOP key not found", "available_sops": ["account_lockout", "password_reset"]}
+    assert list_categories(lib).payload == ["billing", "technical_support", "product"]
+
+
+def test_bundle__canonical_and_verified() -> None:
+    payload = {"format": BUNDLE_FORMAT, "categories": [], "sops": LIBRARY}
+    raw = canonical_bytes(payload)
+    assert raw == canonical_bytes(json.loads(raw))
+    assert "保修信息".encode() in raw  # non-ASCII kept as is
+    assert parse_and_verify(raw, bundle_sha256(raw)) == payload
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda raw: raw.replace(b"30 days", b"90 days"), "content hash mismatch"),
+    (lambda raw: raw + b" ", "not in canonical form"),
+    (lambda raw: raw.replace(BUNDLE_FORMAT.encode(), b"other/9"), "unknown bundle format"),
+    (lambda raw: raw[:-5], "not valid JSON"),
+])
+def test_bundle__tampered__refused(mutate: Any, message: str) -> None:
+    raw = mutate(canonical_bytes({"format": BUNDLE_FORMAT, "categories": [], "sops": LIBRARY}))
+    with pytest.raises(BundleError, match=message):
+        parse_and_verify(raw)
+
+
+def test_bundle__wrong_expected_hash__refused() -> None:
+    raw = canonical_bytes({"format": BUNDLE_FORMAT, "categories": [], "sops": LIBRARY})
+    with pytest.raises(BundleError, match="hash mismatch"):
+        parse_and_verify(raw, "0" * 64)
+
+
+def test_credentials__hash_lookup() -> None:
+    raw = "sgv_" + "x" * 43
+    creds = Credentials({"tokens": [{"id": 7, "name": "bot", "sha256": hashlib.sha256(raw.encode()).hexdigest(),
+                                     "scopes": ["sop:read"]}]})
+    caller = creds.authenticate(raw)
+    assert caller is not None and (caller.token_id, caller.name, caller.has("sop:read"), caller.has("sop:propose")) == (
+        7, "bot", True, False)
+    assert creds.authenticate("sgv_other") is None
+
+
+class _App:
+    """Stands in for the app's ingest endpoint: fails ``failures`` times, or hangs when ``hang``."""
+
+    def __init__(self, failures: int = 0, hang: bool = False) -> None:
+        self.failures, self.hang, self.received = failures, hang, []
+
+    async def post_tool_calls(self, bridge_id: str, calls: list[dict[str, Any]]) -> int:
+        if self.hang:
+            await anyio.sleep(60)
+        if self.failures:
+            self.failures -= 1
+            raise AppUnavailable("HTTP 503")
+        self.received.extend(calls)
+        return len(calls)
+
+
+def _record(i: int) -> dict[str, Any]:
+    return make_record(tool="get_specific_sop", arguments={"i": i}, caller=None, bundle_sha256="b", latency_ms=1.0)
+
+
+def test_call_log__app_down__spooled_then_delivered_once(tmp_path: Path) -> None:
+    log = CallLog(tmp_path / "calls.jsonl")
+    app = _App(failures=2)
+    for i in range(3):
+        log.add(_record(i))
+
+    async def scenario() -> None:
+        assert await log.flush(app, "b1") == 0  # type: ignore[arg-type]
+        log.add(_record(3))
+        assert await log.flush(app, "b1") == 0  # type: ignore[arg-type]
+        assert log.spooled() == 4
+        assert await log.flush(app, "b1") == 4  # type: ignore[arg-type]
+
+    anyio.run(scenario)
+    assert [json.loads(json.dumps(c))["arguments_sha256"] for c in app.received] == [
+        _record(i)["arguments_sha256"] for i in range(4)]
+    assert log.spooled() == 0
+
+
+def test_call_log__flush_cancelled__records_kept(tmp_path: Path) -> None:
+    log = CallLog(tmp_path / "calls.jsonl")
+    for i in range(5):
+        log.add(_record(i))
+
+    async def scenario() -> None:
+        with anyio.move_on_after(0.1):
+            await log.flush(_App(hang=True), "b1")  # type: ignore[arg-type]
+
+    anyio.run(scenario)
+    assert log.spooled() == 5
