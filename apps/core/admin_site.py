@@ -14,6 +14,8 @@ class SOPGovernanceAdminSite(admin.AdminSite):
     site_title = "sopgov"
     index_title = "Dashboard"
     index_template = "admin/sopgov_index.html"
+    site_url = None  # there is no public site besides the governance UI
+    enable_nav_sidebar = False  # pages use the full width; the top bar has the sections
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         """Show the person's work first: drafts, reviews awaiting them, versions to publish."""

@@ -79,7 +79,7 @@ class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
 @admin.register(SOP)
 class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["slug_link", "title", "category", "owner", "live", "open_versions_display", "updated_at"]
-    list_filter = ["category", VersionStateFilter, "owner"]
+    list_filter = ["category", VersionStateFilter, ("owner", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["key", "title", "category__slug"]
     list_per_page = 50
 
@@ -106,6 +106,9 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
                  name="sops_sop_draft"),
         ] + super().get_urls()
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), "title": "SOPs"})
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         return admin_views.sop_add(self, request)
 
@@ -120,7 +123,7 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
 @admin.register(SOPVersion)
 class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["version_link", "status_badge", "author", "origin", "approvals", "created_at", "submitted_at"]
-    list_filter = ["status", "sop__category", "origin", "author"]
+    list_filter = ["status", "sop__category", "origin", ("author", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["sop__key", "sop__title", "change_note", "content_sha256"]
     list_per_page = 50
 
@@ -129,6 +132,9 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # new versions start from their SOP's page
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), "title": "SOP versions"})
 
     @admin.display(description="Version", ordering="id")
     def version_link(self, obj: SOPVersion) -> str:

@@ -142,6 +142,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VersionStatusEnum": "apps.sops.models.VersionStatus",
+        "PublicationStatusEnum": "apps.publishing.models.PublicationStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------
