@@ -21,6 +21,7 @@ wrong procedure. The constants were chosen on the demo library; ``docs/ROUTING.m
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -148,27 +149,33 @@ class Router:
         if not doc_scores:
             return []
         # Each SOP's two best example scores, in one pass.
-        best_two: dict[int, tuple[float, float]] = {}
+        first: dict[int, float] = {}
+        second: dict[int, float] = {}
         owner = self._example_owner
         for example, score in self._examples.scores(query).items():
             sop = owner[example]
-            first, second = best_two.get(sop, (0.0, 0.0))
-            if score > first:
-                best_two[sop] = (score, first)
-            elif score > second:
-                best_two[sop] = (first, score)
-        example_scores = {i: (a + b) / 2 for i, (a, b) in best_two.items()}
-        doc_max = max(doc_scores.values())
-        example_max = max(example_scores.values(), default=0.0) or 1.0
-        fused = {
-            i: doc_scores[i] / doc_max + EXAMPLE_WEIGHT * example_scores.get(i, 0.0) / example_max
-            for i in doc_scores
-        }
-        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:limit]
+            best = first.get(sop, 0.0)
+            if score > best:
+                second[sop] = best
+                first[sop] = score
+            elif score > second.get(sop, 0.0):
+                second[sop] = score
+        doc_scale = 1.0 / max(doc_scores.values())
+        # The mean of the two best examples, divided by the best such mean.
+        best_mean = max((first[i] + second.get(i, 0.0) for i in first), default=0.0)
+        example_scale = EXAMPLE_WEIGHT / best_mean if best_mean else 0.0
+        fused = [
+            (score * doc_scale + (first.get(i, 0.0) + second.get(i, 0.0)) * example_scale, -i)
+            for i, score in doc_scores.items()
+        ]
+        top = heapq.nlargest(limit, fused)
         idf = self._documents.idf
-        total = sum(idf.get(t, self._documents.unknown_idf) for t in query)
+        unknown = self._documents.unknown_idf
+        total = sum(idf.get(t, unknown) for t in query)
+        known = [t for t in query if t in idf]
         return [
-            Ranked(i, s, sum(idf[t] for t in query if t in self._doc_terms[i]) / total) for i, s in best
+            Ranked(-neg, score, sum(idf[t] for t in known if t in self._doc_terms[-neg]) / total)
+            for score, neg in top
         ]
 
     def route(self, question: str) -> RouteDecision:

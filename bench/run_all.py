@@ -1,0 +1,12 @@
+"""``make bench``: every benchmark, one after the other (each prints its own numbers)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for script in ("routing_accuracy.py", "publish_latency.py", "bridge_throughput.py"):
+    print(f"\n=== {script} ===", flush=True)
+    subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:] if script == "bridge_throughput.py" else []],
+                   check=True)
