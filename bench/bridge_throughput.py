@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import ROOT, SHARED_BENCH, demo_stack  # noqa: E402
+from stack import ROOT, SHARED_BENCH, demo_stack
 
 CALLS = {
     "get_specific_sop": ({"category": "billing", "sop_key": "refund_policy"}, "refund_policy"),
@@ -33,13 +33,22 @@ CALLS = {
 
 def wrk(url: str, tool: str, seconds: int, auth: str | None) -> dict[str, float]:
     arguments, expect = CALLS[tool]
-    env = {**os.environ, "MCP_BODY": json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                                 "params": {"name": tool, "arguments": arguments}}),
-           "MCP_EXPECT": expect}
+    env = {
+        **os.environ,
+        "MCP_BODY": json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+        ),
+        "MCP_EXPECT": expect,
+    }
     if auth:
         env["MCP_AUTH"] = auth
-    done = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(SHARED_BENCH / "tools_call.lua"), url],
-                          env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(SHARED_BENCH / "tools_call.lua"), url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -56,7 +65,10 @@ def main() -> None:
             "anchor (seed-style, mcp 1.x)": (stack.anchor_url, None),
             "bridge (1 worker)": (stack.bridge_url, f"Bearer {stack.agent_token}"),
             "bridge (2 workers)": (stack.start_bridge(workers=2), f"Bearer {stack.agent_token}"),
-            "bridge (1 worker, default GC)": (stack.start_bridge(gc_thresholds="700,10,10"), f"Bearer {stack.agent_token}"),
+            "bridge (1 worker, default GC)": (
+                stack.start_bridge(gc_thresholds="700,10,10"),
+                f"Bearer {stack.agent_token}",
+            ),
         }
         for round_number in range(1, args.rounds + 1):
             for tool in CALLS:
@@ -71,19 +83,28 @@ def main() -> None:
             if t != tool:
                 continue
             rps = statistics.median(r["rps"] for r in runs)
-            summary.append({"tool": tool, "server": name, "rps": round(rps, 1),
-                            "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
-                            "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
-                            "vs_anchor": round(rps / anchor, 2),
-                            "bad_replies": sum(r["non2xx_or_bad_thread0"] + r["errors"] for r in runs)})
+            summary.append(
+                {
+                    "tool": tool,
+                    "server": name,
+                    "rps": round(rps, 1),
+                    "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+                    "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
+                    "vs_anchor": round(rps / anchor, 2),
+                    "bad_replies": sum(r["non2xx_or_bad_thread0"] + r["errors"] for r in runs),
+                }
+            )
     print(f"\n{'tool':<22} {'server':<32} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'x anchor':>8} {'bad':>4}")
     for row in summary:
-        print(f"{row['tool']:<22} {row['server']:<32} {row['rps']:>8} {row['p50_ms']:>7} {row['p99_ms']:>7} "
-              f"{row['vs_anchor']:>8} {row['bad_replies']:>4}")
+        print(
+            f"{row['tool']:<22} {row['server']:<32} {row['rps']:>8} {row['p50_ms']:>7} {row['p99_ms']:>7} "
+            f"{row['vs_anchor']:>8} {row['bad_replies']:>4}"
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "bridge_throughput.json").write_text(json.dumps({"summary": summary, "seconds": args.seconds,
-                                                             "rounds": args.rounds}, indent=2))
+    (out / "bridge_throughput.json").write_text(
+        json.dumps({"summary": summary, "seconds": args.seconds, "rounds": args.rounds}, indent=2)
+    )
 
 
 if __name__ == "__main__":

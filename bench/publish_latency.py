@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import ROOT, demo_stack  # noqa: E402
+from stack import ROOT, demo_stack
 
 SOP = ("technical_support", "password_reset")
 
@@ -40,20 +40,31 @@ def main() -> None:
             return {"Authorization": f"Token {tokens[user]}"}
 
         sop = api.get("/sops/", params={"category": SOP[0], "q": SOP[1]}, headers=as_("author")).json()["results"][0]
-        mcp = httpx.Client(timeout=10, headers={"Authorization": f"Bearer {stack.agent_token}",
-                                                "Accept": "application/json, text/event-stream"})
-        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": "get_specific_sop", "arguments": {"category": SOP[0], "sop_key": SOP[1]}}}
+        mcp = httpx.Client(
+            timeout=10,
+            headers={"Authorization": f"Bearer {stack.agent_token}", "Accept": "application/json, text/event-stream"},
+        )
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "get_specific_sop", "arguments": {"category": SOP[0], "sop_key": SOP[1]}},
+        }
 
         def served_version() -> int:
             body = mcp.post(stack.bridge_url, json=call).json()
             return json.loads(body["result"]["content"][0]["text"])["version"]
 
         for sample in range(args.samples):
-            created = api.post(f"/sops/{sop['id']}/versions/", headers=as_("author"), json={
-                "content": f"## Steps\n1. Verify identity.\n2. Send a temporary password (revision {sample}).",
-                "summary": "Use when a customer forgot their password.", "change_note": f"benchmark sample {sample}",
-            }).json()
+            created = api.post(
+                f"/sops/{sop['id']}/versions/",
+                headers=as_("author"),
+                json={
+                    "content": f"## Steps\n1. Verify identity.\n2. Send a temporary password (revision {sample}).",
+                    "summary": "Use when a customer forgot their password.",
+                    "change_note": f"benchmark sample {sample}",
+                },
+            ).json()
             vid = created["id"]
             api.post(f"/versions/{vid}/submit/", headers=as_("author")).raise_for_status()
             api.post(f"/versions/{vid}/approve/", headers=as_("reviewer"), json={"comment": "ok"}).raise_for_status()
@@ -62,11 +73,19 @@ def main() -> None:
             while served_version() != created["number"]:
                 time.sleep(0.005)
             latencies.append((time.perf_counter() - published) * 1000)
-            print(json.dumps({"sample": sample, "version": created["number"], "latency_ms": round(latencies[-1], 1)}),
-                  flush=True)
+            print(
+                json.dumps({"sample": sample, "version": created["number"], "latency_ms": round(latencies[-1], 1)}),
+                flush=True,
+            )
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    summary = {"samples": len(latencies), "p50_ms": round(q[49], 1), "p90_ms": round(q[89], 1),
-               "p99_ms": round(q[98], 1), "max_ms": round(max(latencies), 1), "poll_interval_ms": 250}
+    summary = {
+        "samples": len(latencies),
+        "p50_ms": round(q[49], 1),
+        "p90_ms": round(q[89], 1),
+        "p99_ms": round(q[98], 1),
+        "max_ms": round(max(latencies), 1),
+        "poll_interval_ms": 250,
+    }
     print(json.dumps(summary))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import ROOT, demo_stack  # noqa: E402
+from stack import ROOT, demo_stack
 
 EVAL = ROOT / "data" / "routing" / "banking77_eval.csv"
 
@@ -45,8 +45,12 @@ def main() -> None:
     with demo_stack(bridge=False, anchor=False) as stack:
         output = stack.manage("evaluate_routing", str(EVAL))
         ours = json.loads(output.strip().splitlines()[-1])
-        keys = stack.manage("shell", "-c", "import json; from apps.sops.models import SOP; "
-                            "print(json.dumps(list(SOP.objects.values_list('category__slug', 'key'))))")
+        keys = stack.manage(
+            "shell",
+            "-c",
+            "import json; from apps.sops.models import SOP; "
+            "print(json.dumps(list(SOP.objects.values_list('category__slug', 'key'))))",
+        )
     library: dict[str, list[str]] = {}
     for category, key in json.loads(keys.strip().splitlines()[-1]):
         library.setdefault(category, []).append(key)
@@ -54,11 +58,14 @@ def main() -> None:
     started = time.perf_counter()
     answers = [seed_style(library, r["question"]) for r in rows]
     elapsed = (time.perf_counter() - started) * 1000 / len(rows)
-    in_scope = [(a, r["expected"]) for a, r in zip(answers, rows) if r["expected"]]
-    out_scope = [a for a, r in zip(answers, rows) if not r["expected"]]
-    baseline = {"n": len(rows), "top1_accuracy": round(sum(a == e for a, e in in_scope) / len(in_scope), 4),
-                "oos_recall": round(sum(a == "" for a in out_scope) / len(out_scope), 4),
-                "mean_ms": round(elapsed, 3)}
+    in_scope = [(a, r["expected"]) for a, r in zip(answers, rows, strict=False) if r["expected"]]
+    out_scope = [a for a, r in zip(answers, rows, strict=False) if not r["expected"]]
+    baseline = {
+        "n": len(rows),
+        "top1_accuracy": round(sum(a == e for a, e in in_scope) / len(in_scope), 4),
+        "oos_recall": round(sum(a == "" for a in out_scope) / len(out_scope), 4),
+        "mean_ms": round(elapsed, 3),
+    }
     print(json.dumps({"router": "sopgov (fused BM25)", **ours}))
     print(json.dumps({"router": "seed-style keywords", **baseline}))
     out = ROOT / "bench" / "results"

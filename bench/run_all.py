@@ -8,5 +8,5 @@ HERE = Path(__file__).resolve().parent
 
 for script in ("routing_accuracy.py", "publish_latency.py", "bridge_throughput.py"):
     print(f"\n=== {script} ===", flush=True)
-    subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:] if script == "bridge_throughput.py" else []],
-                   check=True)
+    extra = sys.argv[1:] if script == "bridge_throughput.py" else []
+    subprocess.run([sys.executable, str(HERE / script), *extra], check=True)

@@ -36,7 +36,7 @@ def wait_http(url: str, timeout: float = 60, check: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if not check or check in response.read().decode():
                     return
         except OSError:
@@ -50,8 +50,7 @@ def anchor_python() -> Path:
     python = ANCHOR_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(ANCHOR_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "mcp<2"], check=True,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "mcp<2"], check=True, stderr=subprocess.DEVNULL)
     return python
 
 
@@ -80,9 +79,14 @@ class Stack:
     def start_bridge(self, workers: int = 1, gc_thresholds: str | None = None) -> str:
         port = free_port()
         tokens = dict(line.split("=", 1) for line in (self.workdir / "tokens.env").read_text().split())
-        env = {**self.env, "SOPGOV_APP_URL": self.web_url, "SOPGOV_BRIDGE_TOKEN": tokens["SOPGOV_BRIDGE_TOKEN"],
-               "SOPGOV_BRIDGE_CACHE_DIR": str(self.workdir / f"bridge-{port}"), "SOPGOV_BRIDGE_PORT": str(port),
-               "SOPGOV_BRIDGE_WORKERS": str(workers)}
+        env = {
+            **self.env,
+            "SOPGOV_APP_URL": self.web_url,
+            "SOPGOV_BRIDGE_TOKEN": tokens["SOPGOV_BRIDGE_TOKEN"],
+            "SOPGOV_BRIDGE_CACHE_DIR": str(self.workdir / f"bridge-{port}"),
+            "SOPGOV_BRIDGE_PORT": str(port),
+            "SOPGOV_BRIDGE_WORKERS": str(workers),
+        }
         if gc_thresholds:
             env["SOPGOV_BRIDGE_GC_THRESHOLDS"] = gc_thresholds
         self.spawn(f"bridge-{port}", [PY, "-m", "mcp_bridge", "serve", "--log-level", "warning"], env)
@@ -104,9 +108,16 @@ class Stack:
 def demo_stack(*, bridge: bool = True, anchor: bool = True) -> Iterator[Stack]:
     """Start the demo stack; yield it; stop everything and delete the temporary files."""
     workdir = Path(tempfile.mkdtemp(prefix="sopgov-bench-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sopgov.settings.local", "DJANGO_DEBUG": "0",
-           "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
-           "REDIS_URL": "", "CELERY_TASK_ALWAYS_EAGER": "1", "SOPGOV_DEMO_PASSWORD": "demo", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sopgov.settings.local",
+        "DJANGO_DEBUG": "0",
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
+        "REDIS_URL": "",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "SOPGOV_DEMO_PASSWORD": "demo",
+        "LOG_LEVEL": "WARNING",
+    }
     stack = Stack(workdir, env)
     try:
         stack.manage("migrate", "--no-input", "-v", "0")
@@ -135,9 +146,12 @@ def _wait_anchor(url: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            request = urllib.request.Request(url, data=body, headers={
-                "Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
-            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 - local URL
+            request = urllib.request.Request(
+                url,
+                data=body,
+                headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+            )
+            with urllib.request.urlopen(request, timeout=2):
                 return
         except OSError:
             time.sleep(0.2)

@@ -38,8 +38,14 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("mcp_bridge").warning("SOPGOV_BRIDGE_TOKEN is not set: the bridge cannot sync from the app")
     uvicorn.run(
         "mcp_bridge.asgi:app",
-        host=config.host, port=config.port, workers=config.workers, log_level=args.log_level,
-        access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        log_level=args.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -70,7 +70,9 @@ class AppClient:
         Raises:
             AppUnavailable: not delivered (the caller keeps the records).
         """
-        response = await self._request("POST", "/api/v1/bridge/tool-calls/", json={"bridge_id": bridge_id, "calls": calls})
+        response = await self._request(
+            "POST", "/api/v1/bridge/tool-calls/", json={"bridge_id": bridge_id, "calls": calls}
+        )
         if response.status_code != 200:
             raise AppUnavailable(f"tool calls refused: HTTP {response.status_code} {response.text[:200]}")
         return int(response.json().get("stored", 0))

@@ -16,7 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,21 @@ def arguments_digest(arguments: Any) -> str:
 
 
 def make_record(
-    *, tool: str, arguments: Any, caller: Any, bundle_sha256: str, latency_ms: float, served: Any = None,
-    is_error: bool = False, error: str = "", routing_key: str = "",
+    *,
+    tool: str,
+    arguments: Any,
+    caller: Any,
+    bundle_sha256: str,
+    latency_ms: float,
+    served: Any = None,
+    is_error: bool = False,
+    error: str = "",
+    routing_key: str = "",
 ) -> dict[str, Any]:
     """Return one tool-call record in the shape ``POST /api/v1/bridge/tool-calls/`` takes."""
     return {
         "call_id": str(uuid.uuid4()),
-        "called_at": datetime.now(timezone.utc).isoformat(),
+        "called_at": datetime.now(UTC).isoformat(),
         "tool": tool,
         "token_id": getattr(caller, "token_id", None),
         "agent_name": getattr(caller, "name", ""),

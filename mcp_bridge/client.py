@@ -18,6 +18,7 @@ from typing import Any
 import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import TextContent
 
 EXPECTED_TOOLS = {"list_sop_categories", "get_sop_for_question", "get_specific_sop", "propose_sop_change"}
 
@@ -29,7 +30,8 @@ class StepFailed(AssertionError):
 def _json(result: Any) -> Any:
     if result.structured_content is not None:
         return result.structured_content
-    return json.loads(result.content[0].text)
+    first = result.content[0]
+    return json.loads(first.text if isinstance(first, TextContent) else "null")
 
 
 def _check(condition: bool, message: str) -> None:
@@ -44,7 +46,7 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
     async def step(name: str, body: Callable[[], Awaitable[str]]) -> None:
         try:
             detail = await body()
-        except Exception as exc:  # noqa: BLE001 - report every failure, keep going
+        except Exception as exc:
             failures.append(name)
             out(f"FAIL {name}: {exc}")
         else:
@@ -52,14 +54,14 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
 
     async def list_tools() -> str:
         tools = {t.name: t for t in (await session.list_tools()).tools}
-        _check(EXPECTED_TOOLS <= set(tools), f"missing tools {sorted(EXPECTED_TOOLS - set(tools))}")
+        _check(set(tools) >= EXPECTED_TOOLS, f"missing tools {sorted(EXPECTED_TOOLS - set(tools))}")
         _check(all(tools[n].description for n in EXPECTED_TOOLS), "a tool has no description")
         return ", ".join(sorted(tools))
 
     async def categories() -> str:
         result = await session.call_tool("list_sop_categories", {})
         _check(not result.is_error, "list_sop_categories returned an error")
-        names = [c.text for c in result.content]
+        names = [c.text for c in result.content if isinstance(c, TextContent)]
         _check({"billing", "technical_support", "product"} <= set(names), f"categories are {names}")
         return ", ".join(names)
 
@@ -68,8 +70,10 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
         reply = _json(result)
         got = f"{reply.get('category')}/{reply.get('sop_key')}"
         _check(not result.is_error and got == expected, f"{question!r} routed to {got}, expected {expected}")
-        _check(isinstance(reply.get("version"), int) and len(reply.get("content_sha256", "")) == 64,
-               "reply lacks version or content_sha256")
+        _check(
+            isinstance(reply.get("version"), int) and len(reply.get("content_sha256", "")) == 64,
+            "reply lacks version or content_sha256",
+        )
         return f"{got} v{reply['version']}"
 
     warranty: dict[str, Any] = {}
@@ -95,20 +99,33 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
 
     async def proposal() -> str:
         content = "## Steps\n1. Proposed by the regression scenario; must not go live without review."
-        result = await session.call_tool("propose_sop_change", {
-            "category": "product", "sop_key": "warranty_information", "content": content,
-            "rationale": "Regression check: proposals never change what is served.",
-        })
+        result = await session.call_tool(
+            "propose_sop_change",
+            {
+                "category": "product",
+                "sop_key": "warranty_information",
+                "content": content,
+                "rationale": "Regression check: proposals never change what is served.",
+            },
+        )
         reply = _json(result)
         _check(not result.is_error and reply.get("status") == "proposed", f"proposal refused: {reply}")
-        after = _json(await session.call_tool("get_specific_sop", {"category": "product", "sop_key": "warranty_information"}))
+        after = _json(
+            await session.call_tool("get_specific_sop", {"category": "product", "sop_key": "warranty_information"})
+        )
         _check(after["content_sha256"] == warranty["content_sha256"], "the proposal changed the live SOP!")
         return f"draft v{reply['draft_version']} recorded; live SOP unchanged"
 
     await step("list tools", list_tools)
     await step("list_sop_categories", categories)
-    await step("billing question", lambda: route("I want to know the refund policy for my recent purchase", "billing/refund_policy"))
-    await step("technical question", lambda: route("My account is locked and I can't log in", "technical_support/account_lockout"))
+    await step(
+        "billing question",
+        lambda: route("I want to know the refund policy for my recent purchase", "billing/refund_policy"),
+    )
+    await step(
+        "technical question",
+        lambda: route("My account is locked and I can't log in", "technical_support/account_lockout"),
+    )
     await step("get_specific_sop", specific)
     await step("unknown SOP", unknown)
     await step("resource sop://", resource)
@@ -116,7 +133,9 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
     return failures
 
 
-async def run(url: str, headers: dict[str, str], auth: httpx2.Auth | None = None, out: Callable[[str], None] = print) -> int:
+async def run(
+    url: str, headers: dict[str, str], auth: httpx2.Auth | None = None, out: Callable[[str], None] = print
+) -> int:
     """Connect to ``url`` and run the scenario; return the process exit code (0 = all passed)."""
     async with httpx2.AsyncClient(headers=headers, auth=auth, timeout=httpx2.Timeout(30, read=60)) as http:
         async with streamable_http_client(url, http_client=http) as (read, write):
@@ -128,8 +147,9 @@ async def run(url: str, headers: dict[str, str], auth: httpx2.Auth | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mcp_bridge.client", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mcp_bridge.client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("url", help="the bridge's MCP endpoint, e.g. http://127.0.0.1:8001/mcp")
     parser.add_argument("--token", help="agent token with sop:read and sop:propose (or SOPGOV_AGENT_TOKEN)")
     args = parser.parse_args(argv)
@@ -139,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         return asyncio.run(run(args.url, headers))
-    except Exception as exc:  # noqa: BLE001 - connection failures end the run with a clear message
+    except Exception as exc:
         print(f"FAIL could not run the scenario against {args.url}: {explain(exc)}", file=sys.stderr)
         return 1
 

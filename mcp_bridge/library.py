@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .bundle_format import BUNDLE_FORMAT, canonical_bytes, bundle_sha256, parse_and_verify
+from .bundle_format import BUNDLE_FORMAT, bundle_sha256, canonical_bytes, parse_and_verify
 from .routing import RoutableSOP, Router
 
 
@@ -36,9 +36,15 @@ class Library:
         self.sha256 = sha256
         self.sops: list[LiveSOP] = [
             LiveSOP(
-                category=e["category"], key=e["key"], title=e["title"], summary=e["summary"],
-                example_questions=tuple(e.get("example_questions", ())), version=int(e["version"]),
-                version_id=e.get("version_id"), content=e["content"], content_sha256=e["content_sha256"],
+                category=e["category"],
+                key=e["key"],
+                title=e["title"],
+                summary=e["summary"],
+                example_questions=tuple(e.get("example_questions", ())),
+                version=int(e["version"]),
+                version_id=e.get("version_id"),
+                content=e["content"],
+                content_sha256=e["content_sha256"],
             )
             for e in payload.get("sops", [])
         ]

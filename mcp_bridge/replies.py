@@ -64,13 +64,15 @@ def specific_sop(library: Library, category: Any, sop_key: Any) -> Reply:
     if category not in library.by_category:
         return Reply(
             {"error": "Category not found", "available_categories": list(library.categories)},
-            is_error=True, error="Category not found",
+            is_error=True,
+            error="Category not found",
         )
     sop = library.get(category, sop_key)
     if sop is None:
         return Reply(
             {"error": "SOP key not found", "available_sops": [s.key for s in library.by_category[category]]},
-            is_error=True, error="SOP key not found",
+            is_error=True,
+            error="SOP key not found",
         )
     return Reply(_sop_payload(sop), served=sop)
 
@@ -91,18 +93,33 @@ def sop_for_question(library: Library, question: Any) -> Reply:
         payload = _sop_payload(sop)
         payload["confidence"] = round(decision.best.coverage, 3)
         payload["alternatives"] = [
-            {"category": library.sops[r.index].category, "sop_key": library.sops[r.index].key,
-             "title": library.sops[r.index].title}
+            {
+                "category": library.sops[r.index].category,
+                "sop_key": library.sops[r.index].key,
+                "title": library.sops[r.index].title,
+            }
             for r in decision.ranked[1:3]
         ]
         return Reply(payload, served=sop)
     if decision.kind == "category" and decision.category is not None:
-        candidates = [library.sops[r.index] for r in decision.ranked if library.sops[r.index].category == decision.category]
-        return Reply({
-            "category": decision.category,
-            "sop_list": [s.key for s in candidates],
-            "sop_content": MULTIPLE_SOPS_TEXT,
-            "sops": [{"sop_key": s.key, "title": s.title, "summary": s.summary, "version": s.version,
-                      "content_sha256": s.content_sha256} for s in candidates],
-        })
+        candidates = [
+            library.sops[r.index] for r in decision.ranked if library.sops[r.index].category == decision.category
+        ]
+        return Reply(
+            {
+                "category": decision.category,
+                "sop_list": [s.key for s in candidates],
+                "sop_content": MULTIPLE_SOPS_TEXT,
+                "sops": [
+                    {
+                        "sop_key": s.key,
+                        "title": s.title,
+                        "summary": s.summary,
+                        "version": s.version,
+                        "content_sha256": s.content_sha256,
+                    }
+                    for s in candidates
+                ],
+            }
+        )
     return Reply({"category": "general", "sop_content": NO_SOP_TEXT})

@@ -116,11 +116,11 @@ class Router:
 
     def __init__(self, sops: Sequence[RoutableSOP]) -> None:
         self.sops = list(sops)
-        documents: list[Counter[str]] = []
+        documents: list[dict[str, float]] = []
         examples: list[Counter[str]] = []
         self._example_owner: list[int] = []
         for index, sop in enumerate(self.sops):
-            weighted: Counter[str] = Counter()
+            weighted: dict[str, float] = {}
             fields = {
                 "title": sop.title + " " + sop.key.replace("_", " "),
                 "summary": sop.summary,
@@ -129,7 +129,7 @@ class Router:
             }
             for name, text in fields.items():
                 for term, count in Counter(terms(text)).items():
-                    weighted[term] += FIELD_WEIGHTS[name] * count
+                    weighted[term] = weighted.get(term, 0.0) + FIELD_WEIGHTS[name] * count
             documents.append(weighted)
             for text in [*sop.example_questions, sop.title, sop.summary]:
                 vector = Counter(terms(text))
@@ -174,8 +174,7 @@ class Router:
         total = sum(idf.get(t, unknown) for t in query)
         known = [t for t in query if t in idf]
         return [
-            Ranked(-neg, score, sum(idf[t] for t in known if t in self._doc_terms[-neg]) / total)
-            for score, neg in top
+            Ranked(-neg, score, sum(idf[t] for t in known if t in self._doc_terms[-neg]) / total) for score, neg in top
         ]
 
     def route(self, question: str) -> RouteDecision:

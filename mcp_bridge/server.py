@@ -22,7 +22,7 @@ from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, Resource, TextContent
+from mcp_types import CallToolResult, ContentBlock, Resource, TextContent
 from starlette.responses import JSONResponse
 
 from . import replies
@@ -53,13 +53,16 @@ def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
     """Render a ``Reply`` the way the seed server's clients read it, plus structured content."""
     meta: dict[str, Any] = {"sopgov/bundle_sha256": bundle_sha256}
     if reply.served is not None:
-        meta["sopgov/served"] = {"sop": reply.served.slug, "version": reply.served.version,
-                                 "content_sha256": reply.served.content_sha256}
+        meta["sopgov/served"] = {
+            "sop": reply.served.slug,
+            "version": reply.served.version,
+            "content_sha256": reply.served.content_sha256,
+        }
     if reply.error:
         meta["sopgov/error"] = reply.error
     if isinstance(reply.payload, list):
         # As the seed's FastMCP server did for list results: one text block per item.
-        content = [TextContent(type="text", text=str(item)) for item in reply.payload]
+        content: list[ContentBlock] = [TextContent(type="text", text=str(item)) for item in reply.payload]
         structured: Any = {"result": reply.payload}
     else:
         content = [TextContent(type="text", text=json.dumps(reply.payload, indent=2, ensure_ascii=False))]
@@ -76,8 +79,13 @@ class SOPServer(MCPServer):
 
     async def list_resources(self) -> list[Resource]:
         return [
-            Resource(uri=f"sop://{s.category}/{s.key}", name=s.slug, title=s.title, description=s.summary,
-                     mime_type="text/markdown")
+            Resource(
+                uri=f"sop://{s.category}/{s.key}",
+                name=s.slug,
+                title=s.title,
+                description=s.summary,
+                mime_type="text/markdown",
+            )
             for s in self.state.library.sops
         ]
 
@@ -85,15 +93,19 @@ class SOPServer(MCPServer):
 def _caller_lacks(scope: str) -> Reply | None:
     caller = current_caller.get()
     if caller is None or not caller.has(scope):
-        return Reply({"error": "Forbidden", "detail": f"This agent token lacks the {scope} scope."},
-                     is_error=True, error=f"missing scope {scope}")
+        return Reply(
+            {"error": "Forbidden", "detail": f"This agent token lacks the {scope} scope."},
+            is_error=True,
+            error=f"missing scope {scope}",
+        )
     return None
 
 
 def build_mcp(state: BridgeState) -> SOPServer:
     """Return the MCP server with its tools, resources and call-log middleware."""
-    mcp = SOPServer(state, name="sopgov", instructions=INSTRUCTIONS, log_level="WARNING",
-                    middleware=[CallLogMiddleware(state)])
+    mcp = SOPServer(
+        state, name="sopgov", instructions=INSTRUCTIONS, log_level="WARNING", middleware=[CallLogMiddleware(state)]
+    )
 
     @mcp.tool(description="List the SOP categories that have live SOPs, e.g. billing, technical_support.")
     def list_sop_categories() -> CallToolResult:
@@ -132,11 +144,18 @@ def build_mcp(state: BridgeState) -> SOPServer:
     async def propose_sop_change(category: str, sop_key: str, content: str, rationale: str) -> CallToolResult:
         library = state.library
         caller = current_caller.get()
-        for name, value in (("category", category), ("sop_key", sop_key), ("content", content), ("rationale", rationale)):
+        for name, value in (
+            ("category", category),
+            ("sop_key", sop_key),
+            ("content", content),
+            ("rationale", rationale),
+        ):
             if not value.strip():
                 return _result(replies.invalid_arguments(f"'{name}' must not be empty."), library.sha256)
         if len(content) > MAX_PROPOSAL_CHARS:
-            return _result(replies.invalid_arguments(f"'content' is longer than {MAX_PROPOSAL_CHARS} characters."), library.sha256)
+            return _result(
+                replies.invalid_arguments(f"'content' is longer than {MAX_PROPOSAL_CHARS} characters."), library.sha256
+            )
         try:
             status, body = await state.app.propose(
                 caller.raw_token if caller else "",
@@ -144,21 +163,45 @@ def build_mcp(state: BridgeState) -> SOPServer:
             )
         except AppUnavailable as exc:
             logger.warning("proposal not delivered: %s", exc)
-            return _result(Reply({"error": "Governance app unreachable",
-                                  "detail": "Nothing was recorded; the live SOPs are unchanged. Try again later."},
-                                 is_error=True, error="app unreachable"), library.sha256)
+            return _result(
+                Reply(
+                    {
+                        "error": "Governance app unreachable",
+                        "detail": "Nothing was recorded; the live SOPs are unchanged. Try again later.",
+                    },
+                    is_error=True,
+                    error="app unreachable",
+                ),
+                library.sha256,
+            )
         if status == 201:
-            return _result(Reply({
-                "status": "proposed",
-                "message": (f"Recorded as draft v{body['number']} of {body['sop']} for people to review. "
-                            "Agents keep being served the live version until a reviewed version is published."),
-                "category": category, "sop_key": sop_key, "draft_version": body["number"],
-            }), library.sha256)
-        payload = {"error": body.get("detail") or "Proposal refused", **{k: v for k, v in body.items() if k == "available_sops"}}
+            return _result(
+                Reply(
+                    {
+                        "status": "proposed",
+                        "message": (
+                            f"Recorded as draft v{body['number']} of {body['sop']} for people to review. "
+                            "Agents keep being served the live version until a reviewed version is published."
+                        ),
+                        "category": category,
+                        "sop_key": sop_key,
+                        "draft_version": body["number"],
+                    }
+                ),
+                library.sha256,
+            )
+        payload = {
+            "error": body.get("detail") or "Proposal refused",
+            **{k: v for k, v in body.items() if k == "available_sops"},
+        }
         return _result(Reply(payload, is_error=True, error=str(body.get("error", status))), library.sha256)
 
-    @mcp.resource("sop://{category}/{key}", name="sop", mime_type="text/markdown",
-                  description="The live Markdown of the SOP category/key.")
+    @mcp.resource(
+        "sop://{category}/{key}",
+        name="sop",
+        mime_type="text/markdown",
+        description="The live Markdown of the SOP category/key.",
+    )
     def sop_resource(category: str, key: str) -> str:
         sop = state.library.get(category, key)
         if sop is None:
@@ -200,12 +243,18 @@ class CallLogMiddleware:
         finally:
             meta, is_error, text = _result_fields(result)
             served = meta.get("sopgov/served")
-            self.state.calls.add(make_record(
-                tool=tool, arguments=arguments, caller=current_caller.get(), bundle_sha256=bundle,
-                latency_ms=(time.perf_counter() - started) * 1000, served=_Served(served) if served else None,
-                is_error=is_error or bool(error),
-                error=(error or meta.get("sopgov/error", "") or text) if (is_error or error) else "",
-            ))
+            self.state.calls.add(
+                make_record(
+                    tool=tool,
+                    arguments=arguments,
+                    caller=current_caller.get(),
+                    bundle_sha256=bundle,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    served=_Served(served) if served else None,
+                    is_error=is_error or bool(error),
+                    error=(error or meta.get("sopgov/error", "") or text) if (is_error or error) else "",
+                )
+            )
 
 
 def _result_fields(result: Any) -> tuple[dict[str, Any], bool, str]:
@@ -281,7 +330,7 @@ class BridgeApp:
             try:
                 with anyio.fail_after(3):
                     await state.calls.flush(state.app, state.config.bridge_id)
-            except Exception:  # noqa: BLE001 - on shutdown, keep what was not sent
+            except Exception:
                 logger.warning("could not send the last tool calls; they stay spooled")
             state.calls.spool_now()
             await state.app.aclose()
@@ -312,7 +361,10 @@ def build_app(state: BridgeState) -> BridgeApp:
         allowed_origins=[f"http://{h}" for h in allowed] + [f"https://{h}" for h in allowed],
     )
     mcp_app = mcp.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=security,
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=security,
         host=config.host,
     )
     return BridgeApp(state, mcp, mcp_app)

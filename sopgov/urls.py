@@ -1,7 +1,7 @@
 """URL map: the governance UI (admin site), the REST API and its schema."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -20,7 +20,7 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tool-calls", ToolCallViewSet, basename="toolcall")
 router.register("publications", PublicationViewSet, basename="publication")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("bridge/bundle/", CurrentBundleView.as_view(), name="bridge-bundle"),
     path("bridge/credentials/", CredentialsView.as_view(), name="bridge-credentials"),

@@ -39,8 +39,9 @@ def people(db: Any) -> dict[str, Any]:
 @pytest.fixture
 def sop(people: dict[str, Any]) -> SOP:
     """An SOP ``billing/refund_policy`` owned by ``author``; its category needs one approval."""
-    return SOPFactory(category=CategoryFactory(slug="billing"), key="refund_policy", title="Refund policy",
-                      owner=people["author"])
+    return SOPFactory(
+        category=CategoryFactory(slug="billing"), key="refund_policy", title="Refund policy", owner=people["author"]
+    )
 
 
 def draft(sop: SOP, author: Any, content: str = CONTENT, **kwargs: Any) -> SOPVersion:

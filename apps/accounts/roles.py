@@ -22,7 +22,8 @@ _READ = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    AUTHOR: _READ + [
+    AUTHOR: _READ
+    + [
         "sops.add_sop",
         "sops.change_sop",
         "sops.add_sopversion",
@@ -30,21 +31,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sops.submit_sopversion",
     ],
     REVIEWER: _READ + ["sops.review_sopversion"],
-    RELEASE_MANAGER: _READ + [
+    RELEASE_MANAGER: _READ
+    + [
         "sops.publish_sopversion",
         "publishing.view_bundle",
         "publishing.view_publication",
         "audit.view_auditevent",
         "agents.view_toolcall",
     ],
-    AUDITOR: _READ + [
+    AUDITOR: _READ
+    + [
         "audit.view_auditevent",
         "publishing.view_bundle",
         "publishing.view_publication",
         "agents.view_toolcall",
         "agents.view_agenttoken",
     ],
-    ADMIN: _READ + [
+    ADMIN: _READ
+    + [
         "sops.add_category",
         "sops.change_category",
         "sops.add_sop",

@@ -21,7 +21,9 @@ from .services import agent_token_issue, agent_token_revoke
 class TokenIssueForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="The agent or bridge, e.g. support-bot or bridge-eu-1.")
     scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in AGENT_SCOPES], widget=forms.CheckboxSelectMultiple, initial=["sop:read"],
+        choices=[(s, s) for s in AGENT_SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["sop:read"],
         help_text="sop:read reads live SOPs; sop:propose proposes drafts; bridge:sync is for bridges.",
     )
 
@@ -52,14 +54,20 @@ class AgentTokenAdmin(admin.ModelAdmin):
         issued = None
         if request.method == "POST" and form.is_valid():
             try:
-                token, raw = agent_token_issue(actor=request.user, name=form.cleaned_data["name"],
-                                               scopes=form.cleaned_data["scopes"])
+                token, raw = agent_token_issue(
+                    actor=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+                )
             except ApplicationError as exc:
                 show_application_error(form, exc)
             else:
                 issued = {"token": token, "raw": raw}
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "issued": issued, "title": "Issue an agent token"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "issued": issued,
+            "title": "Issue an agent token",
+        }
         return TemplateResponse(request, "sopgov/token_issue.html", context)
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
@@ -72,8 +80,17 @@ class AgentTokenAdmin(admin.ModelAdmin):
 
 @admin.register(ToolCall)
 class ToolCallAdmin(admin.ModelAdmin):
-    list_display = ["called_at", "agent_name", "tool", "sop_slug", "version_number", "routing_key", "latency_ms",
-                    "is_error", "bridge_id"]
+    list_display = [
+        "called_at",
+        "agent_name",
+        "tool",
+        "sop_slug",
+        "version_number",
+        "routing_key",
+        "latency_ms",
+        "is_error",
+        "bridge_id",
+    ]
     list_filter = ["tool", "is_error", "agent_name"]
     search_fields = ["routing_key", "sop_slug", "agent_name", "content_sha256", "bundle_sha256", "arguments_sha256"]
     date_hierarchy = "called_at"

@@ -16,9 +16,7 @@ def credentials_snapshot() -> dict[str, Any]:
     id. Bridges compare the sha256 of a presented bearer token with these hashes.
     """
     rows = (
-        AgentToken.objects.filter(revoked_at__isnull=True)
-        .order_by("pk")
-        .values("pk", "name", "token_sha256", "scopes")
+        AgentToken.objects.filter(revoked_at__isnull=True).order_by("pk").values("pk", "name", "token_sha256", "scopes")
     )
     return {
         "tokens": [

@@ -45,7 +45,9 @@ def agent_token_issue(
         Conflict: an active token with this name exists (revoke it first).
     """
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidInput("Token names use letters, digits, '.', '_' and '-'.", field_errors={"name": ["Invalid name."]})
+        raise InvalidInput(
+            "Token names use letters, digits, '.', '_' and '-'.", field_errors={"name": ["Invalid name."]}
+        )
     unknown = sorted(set(scopes) - set(permissions.AGENT_SCOPES))
     if unknown or not scopes:
         raise InvalidInput(
@@ -64,8 +66,14 @@ def agent_token_issue(
             before = {"scopes": existing.scopes}
             existing.scopes = sorted(set(scopes))
             existing.save()
-            audit_record(actor=actor, action=AuditAction.TOKEN_ISSUE, target=existing, before=before,
-                         after={"scopes": existing.scopes}, reason="re-registered with new scopes")
+            audit_record(
+                actor=actor,
+                action=AuditAction.TOKEN_ISSUE,
+                target=existing,
+                before=before,
+                after={"scopes": existing.scopes},
+                reason="re-registered with new scopes",
+            )
         return existing, raw
     if AgentToken.objects.filter(token_sha256=digest).exists():
         raise Conflict("This token value was used before; supply a new one.")
@@ -75,8 +83,12 @@ def agent_token_issue(
     service_user.set_unusable_password()
     service_user.save()
     token = AgentToken.objects.create(
-        name=name, token_prefix=raw[:12], token_sha256=digest, scopes=sorted(set(scopes)),
-        user=service_user, created_by=actor,
+        name=name,
+        token_prefix=raw[:12],
+        token_sha256=digest,
+        scopes=sorted(set(scopes)),
+        user=service_user,
+        created_by=actor,
     )
     audit_record(actor=actor, action=AuditAction.TOKEN_ISSUE, target=token, after={"scopes": token.scopes})
     return token, raw
@@ -89,8 +101,14 @@ def agent_token_revoke(*, actor: Any | None, token: AgentToken, reason: str = ""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save()
-        audit_record(actor=actor, action=AuditAction.TOKEN_REVOKE, target=token,
-                     before={"revoked": False}, after={"revoked": True}, reason=reason)
+        audit_record(
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKE,
+            target=token,
+            before={"revoked": False},
+            after={"revoked": True},
+            reason=reason,
+        )
     return token
 
 
@@ -144,7 +162,7 @@ def tool_calls_record(*, bridge_id: str, calls: list[Any]) -> int:
         raise InvalidInput("'calls' must be a list.")
     if len(calls) > MAX_CALLS_PER_BATCH:
         raise InvalidInput(f"At most {MAX_CALLS_PER_BATCH} calls per batch.")
-    ids = {c.get("token_id") for c in calls if isinstance(c, dict) and isinstance(c.get("token_id"), int)}
+    ids = {c["token_id"] for c in calls if isinstance(c, dict) and isinstance(c.get("token_id"), int)}
     token_names = dict(AgentToken.objects.filter(pk__in=ids).values_list("pk", "name"))
     rows = [_parse_call(c, bridge_id, token_names) for c in calls]
     with transaction.atomic():
@@ -162,9 +180,7 @@ def tool_calls_record(*, bridge_id: str, calls: list[Any]) -> int:
 
 
 @transaction.atomic
-def sop_change_propose(
-    *, token: AgentToken, category: str, sop_key: str, content: str, rationale: str
-) -> SOPVersion:
+def sop_change_propose(*, token: AgentToken, category: str, sop_key: str, content: str, rationale: str) -> SOPVersion:
     """Record an agent's proposed content for an existing SOP as a new draft; nothing goes live.
 
     The draft copies the summary and example questions of the live (else latest) version,
@@ -182,7 +198,11 @@ def sop_change_propose(
     if sop is None:
         from apps.sops.models import SOP
 
-        keys = list(SOP.objects.filter(category__slug=category).values_list("key", flat=True)) if isinstance(category, str) else []
+        keys = (
+            list(SOP.objects.filter(category__slug=category).values_list("key", flat=True))
+            if isinstance(category, str)
+            else []
+        )
         raise NotFound(
             f"No SOP {category}/{sop_key}; agents may propose changes to existing SOPs only.",
             extra={"available_sops": keys},

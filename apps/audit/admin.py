@@ -20,9 +20,21 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 100
     show_full_result_count = False
-    fields = ["created_at", "actor_label", "action", "target_type", "target_id", "target_label", "sop_slug",
-              "reason", "before_pretty", "after_pretty", "data_pretty", "request_id"]
-    readonly_fields = fields
+    readonly_fields = [
+        "created_at",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "sop_slug",
+        "reason",
+        "before_pretty",
+        "after_pretty",
+        "data_pretty",
+        "request_id",
+    ]
+    fields = tuple(readonly_fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -48,7 +48,7 @@ def audit_record(
         actor=actor,
         actor_label=label,
         action=action,
-        target_type=target._meta.model_name,
+        target_type=str(target._meta.model_name),
         target_id=str(target.pk),
         target_label=str(target)[:200],
         sop_slug=sop_slug,

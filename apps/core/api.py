@@ -26,7 +26,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response(
-            {"error": "request_too_large", "detail": f"The request body is over the {limit:,}-byte limit; nothing was saved."},
+            {
+                "error": "request_too_large",
+                "detail": f"The request body is over the {limit:,}-byte limit; nothing was saved.",
+            },
             status=413,
         )
     response = drf_exception_handler(exc, context)

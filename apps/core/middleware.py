@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import OperationalError, InterfaceError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import SimpleTemplateResponse
 
@@ -50,8 +50,7 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.error("database unavailable: %s", exception)
         message = (
-            "The database is unavailable, so nothing was saved. "
-            "Your input is still in the form; try again in a moment."
+            "The database is unavailable, so nothing was saved. Your input is still in the form; try again in a moment."
         )
         if request.path.startswith("/api/"):
             return JsonResponse({"error": "database_unavailable", "detail": message}, status=503)

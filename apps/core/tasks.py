@@ -20,7 +20,9 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     def send() -> None:
         try:
             task.apply_async(args=args, kwargs=kwargs)
-        except Exception:  # noqa: BLE001 - any broker error must not fail a committed write
-            logger.exception("could not queue %s args=%r kwargs=%r; the change itself is saved", task.name, args, kwargs)
+        except Exception:
+            logger.exception(
+                "could not queue %s args=%r kwargs=%r; the change itself is saved", task.name, args, kwargs
+            )
 
     transaction.on_commit(send)

@@ -6,6 +6,7 @@ import logging
 
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -13,9 +14,9 @@ logger = logging.getLogger(__name__)
 class FailOpenScopedRateThrottle(ScopedRateThrottle):
     """``ScopedRateThrottle`` that allows the request (and logs) if the cache cannot be reached."""
 
-    def allow_request(self, request: Request, view: object) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
-        except Exception:  # noqa: BLE001 - a cache outage must not lock everyone out
+        except Exception:
             logger.warning("rate-limit cache unavailable; request allowed", exc_info=True)
             return True

@@ -60,8 +60,14 @@ def library_rows() -> list[dict[str, Any]]:
     texts = json.loads((LIBRARY_DIR / "banking77_intents.json").read_text(encoding="utf-8"))
     examples, _ = split_examples()
     return [
-        {"category": CATEGORY, "key": sop_key_for_intent(intent), "title": texts[intent]["title"], "summary": texts[intent]["summary"],
-         "content": texts[intent]["content"], "example_questions": examples[intent]}
+        {
+            "category": CATEGORY,
+            "key": sop_key_for_intent(intent),
+            "title": texts[intent]["title"],
+            "summary": texts[intent]["summary"],
+            "content": texts[intent]["content"],
+            "example_questions": examples[intent],
+        }
         for intent in sorted(texts)
     ]
 

@@ -97,9 +97,14 @@ def load_demo(*, password: str, tokens_file: Path | None = None) -> tuple[Import
     users = demo_users(password)
     for slug, name, description, approvals in DEMO_CATEGORIES:
         if not Category.objects.filter(slug=slug).exists():
-            category_create(actor=users["admin"], slug=slug, name=name, description=description, min_approvals=approvals)
+            category_create(
+                actor=users["admin"], slug=slug, name=name, description=description, min_approvals=approvals
+            )
     result = library_import(
-        rows=demo_library_rows(), author=users["author"], publish=True,
-        approvers=[users["reviewer"], users["reviewer2"]], publisher=users["release"],
+        rows=demo_library_rows(),
+        author=users["author"],
+        publish=True,
+        approvers=[users["reviewer"], users["reviewer2"]],
+        publisher=users["release"],
     )
     return result, demo_tokens(tokens_file)

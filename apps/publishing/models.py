@@ -64,9 +64,7 @@ class Publication(models.Model):
     """
 
     bundle = models.ForeignKey(Bundle, on_delete=models.PROTECT, related_name="publications")
-    previous_bundle = models.ForeignKey(
-        Bundle, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    previous_bundle = models.ForeignKey(Bundle, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     target = models.CharField(max_length=64, default="local")
     cause = models.CharField(max_length=16, choices=PublicationCause.choices)
     version = models.ForeignKey(

@@ -29,16 +29,19 @@ class VersionStateFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [
-            ("live", "Live"), ("not_live", "Nothing live"), ("in_review", "Has a version in review"),
-            ("approved", "Has an approved version"), ("draft", "Has a draft"),
+            ("live", "Live"),
+            ("not_live", "Nothing live"),
+            ("in_review", "Has a version in review"),
+            ("approved", "Has an approved version"),
+            ("draft", "Has a draft"),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[SOP]) -> QuerySet[SOP]:
         value = self.value()
         if value == "live":
-            return queryset.filter(live_number__isnull=False)
+            return queryset.filter(live_number__isnull=False)  # type: ignore[misc]  # annotated in sop_list()
         if value == "not_live":
-            return queryset.filter(live_number__isnull=True)
+            return queryset.filter(live_number__isnull=True)  # type: ignore[misc]
         if value in (VersionStatus.IN_REVIEW, VersionStatus.APPROVED, VersionStatus.DRAFT):
             return queryset.filter(versions__status=value).distinct()
         return queryset
@@ -65,11 +68,21 @@ class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
         data = form.cleaned_data
         try:
             if change:
-                services.category_update(actor=request.user, category=obj, name=data["name"],
-                                         description=data["description"], min_approvals=data["min_approvals"])
+                services.category_update(
+                    actor=request.user,
+                    category=obj,
+                    name=data["name"],
+                    description=data["description"],
+                    min_approvals=data["min_approvals"],
+                )
             else:
-                created = services.category_create(actor=request.user, slug=data["slug"], name=data["name"],
-                                                   description=data["description"], min_approvals=data["min_approvals"])
+                created = services.category_create(
+                    actor=request.user,
+                    slug=data["slug"],
+                    name=data["name"],
+                    description=data["description"],
+                    min_approvals=data["min_approvals"],
+                )
                 obj.pk = created.pk
         except ApplicationError as exc:
             # The form already validated the same rules, so this is a race; report it plainly.
@@ -88,7 +101,9 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="SOP", ordering="key")
     def slug_link(self, obj: SOP) -> str:
-        return format_html('<a href="{}"><code>{}</code></a>', reverse("admin:sops_sop_change", args=[obj.pk]), obj.slug)
+        return format_html(
+            '<a href="{}"><code>{}</code></a>', reverse("admin:sops_sop_change", args=[obj.pk]), obj.slug
+        )
 
     @admin.display(description="Live", ordering="live_number")
     def live(self, obj: SOP) -> str:
@@ -102,8 +117,11 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
-            path("<path:sop_id>/draft/", wrap(lambda r, sop_id: admin_views.version_new(self, r, sop_id)),
-                 name="sops_sop_draft"),
+            path(
+                "<path:sop_id>/draft/",
+                wrap(lambda r, sop_id: admin_views.version_new(self, r, sop_id)),
+                name="sops_sop_draft",
+            ),
         ] + super().get_urls()
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
@@ -112,7 +130,9 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         return admin_views.sop_add(self, request)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             from django.core.exceptions import PermissionDenied
 
@@ -138,8 +158,12 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="Version", ordering="id")
     def version_link(self, obj: SOPVersion) -> str:
-        return format_html('<a href="{}"><code>{}</code> v{}</a>', reverse("admin:sops_sopversion_change", args=[obj.pk]),
-                           obj.sop.slug, obj.number)
+        return format_html(
+            '<a href="{}"><code>{}</code> v{}</a>',
+            reverse("admin:sops_sopversion_change", args=[obj.pk]),
+            obj.sop.slug,
+            obj.number,
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: SOPVersion) -> str:
@@ -153,16 +177,26 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("preview/", wrap(lambda r: admin_views.markdown_preview(self, r)), name="sops_sopversion_preview"),
-            path("<path:object_id>/edit/", wrap(lambda r, object_id: admin_views.version_edit(self, r, object_id)),
-                 name="sops_sopversion_edit"),
-            path("<path:object_id>/diff/", wrap(lambda r, object_id: admin_views.version_diff(self, r, object_id)),
-                 name="sops_sopversion_diff"),
-            path("<path:object_id>/do/<str:action>/",
-                 wrap(lambda r, object_id, action: admin_views.version_action(self, r, object_id, action)),
-                 name="sops_sopversion_action"),
+            path(
+                "<path:object_id>/edit/",
+                wrap(lambda r, object_id: admin_views.version_edit(self, r, object_id)),
+                name="sops_sopversion_edit",
+            ),
+            path(
+                "<path:object_id>/diff/",
+                wrap(lambda r, object_id: admin_views.version_diff(self, r, object_id)),
+                name="sops_sopversion_diff",
+            ),
+            path(
+                "<path:object_id>/do/<str:action>/",
+                wrap(lambda r, object_id, action: admin_views.version_action(self, r, object_id, action)),
+                name="sops_sopversion_action",
+            ),
         ] + super().get_urls()
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             from django.core.exceptions import PermissionDenied
 

@@ -29,8 +29,16 @@ ACTION_LABELS = {
     "submit": ("Submit for review", "The version becomes immutable and reviewers are notified.", None),
     "approve": ("Approve", "Your approval is recorded with the content's hash.", "Comment (optional)"),
     "reject": ("Reject", "The author sees your reason.", "Reason (required)"),
-    "publish": ("Publish", "Agents are served this version at once; the live version is superseded.", "Reason (optional)"),
-    "rollback": ("Roll back to this version", "This version goes live again; the live version is superseded.", "Reason (required)"),
+    "publish": (
+        "Publish",
+        "Agents are served this version at once; the live version is superseded.",
+        "Reason (optional)",
+    ),
+    "rollback": (
+        "Roll back to this version",
+        "This version goes live again; the live version is superseded.",
+        "Reason (required)",
+    ),
     "retire": ("Retire", "Agents stop being served this SOP.", "Reason (required)"),
 }
 
@@ -82,19 +90,42 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
     versions = list(selectors.version_list().filter(sop=sop).order_by("-number"))
     live = next((v for v in versions if v.status == "live"), None)
     context = _context(
-        model_admin, request, sop=sop, versions=versions, live=live, details_form=form, can_change=can_change,
-        can_draft=permissions.can_draft(request.user, sop), trail=sop_trail(sop.slug),
-        title=f"{sop.slug} — {sop.title}", original=sop,
+        model_admin,
+        request,
+        sop=sop,
+        versions=versions,
+        live=live,
+        details_form=form,
+        can_change=can_change,
+        can_draft=permissions.can_draft(request.user, sop),
+        trail=sop_trail(sop.slug),
+        title=f"{sop.slug} — {sop.title}",
+        original=sop,
     )
     return TemplateResponse(request, "sopgov/sop_detail.html", context)
 
 
-def _editor_response(model_admin: admin.ModelAdmin, request: HttpRequest, *, sop: SOP, form: VersionForm,
-                     version: SOPVersion | None, title: str, conflict: SOPVersion | None = None) -> TemplateResponse:
+def _editor_response(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    sop: SOP,
+    form: VersionForm,
+    version: SOPVersion | None,
+    title: str,
+    conflict: SOPVersion | None = None,
+) -> TemplateResponse:
     can_submit = version is None or permissions.can_submit(request.user, version)
     context = _context(
-        model_admin, request, sop=sop, form=form, version=version, title=title, conflict=conflict,
-        can_submit=can_submit, preview_url=reverse("admin:sops_sopversion_preview"),
+        model_admin,
+        request,
+        sop=sop,
+        form=form,
+        version=version,
+        title=title,
+        conflict=conflict,
+        can_submit=can_submit,
+        preview_url=reverse("admin:sops_sopversion_preview"),
         live=selectors.live_version(sop),
     )
     return TemplateResponse(request, "sopgov/version_editor.html", context)
@@ -113,7 +144,10 @@ def version_new(model_admin: admin.ModelAdmin, request: HttpRequest, sop_id: str
         if form.is_valid():
             try:
                 version = services.sop_version_create(
-                    actor=request.user, sop=sop, based_on=source, **form.service_fields()  # type: ignore[arg-type]
+                    actor=request.user,
+                    sop=sop,
+                    based_on=source,
+                    **form.service_fields(),  # type: ignore[arg-type]
                 )
                 if "_submit" in request.POST:
                     services.sop_version_submit(actor=request.user, version=version)
@@ -127,8 +161,9 @@ def version_new(model_admin: admin.ModelAdmin, request: HttpRequest, sop_id: str
     else:
         initial = {"content": "", "summary": "", "example_questions": "", "change_note": ""}
         if source is not None:
-            initial.update(content=source.content, summary=source.summary,
-                           example_questions="\n".join(source.example_questions))
+            initial.update(
+                content=source.content, summary=source.summary, example_questions="\n".join(source.example_questions)
+            )
         form = VersionForm(initial=initial)
     return _editor_response(model_admin, request, sop=sop, form=form, version=None, title=f"New draft of {sop.slug}")
 
@@ -139,7 +174,10 @@ def version_edit(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
     if not permissions.can_edit_draft(request.user, version):
         raise DjangoPermissionDenied
     if version.status != "draft":
-        messages.error(request, f"{version} is {version.get_status_display().lower()} and can no longer change; start a new draft instead.")
+        messages.error(
+            request,
+            f"{version} is {version.get_status_display().lower()} and can no longer change; start a new draft instead.",
+        )
         return redirect(_version_url(version))
     conflict = None
     if request.method == "POST":
@@ -147,8 +185,10 @@ def version_edit(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         if form.is_valid():
             try:
                 version = services.sop_version_edit(
-                    actor=request.user, version=version,
-                    expected_revision=form.cleaned_data.get("revision") or 0, **form.service_fields(),  # type: ignore[arg-type]
+                    actor=request.user,
+                    version=version,
+                    expected_revision=form.cleaned_data.get("revision") or 0,
+                    **form.service_fields(),  # type: ignore[arg-type]
                 )
                 if "_submit" in request.POST:
                     services.sop_version_submit(actor=request.user, version=version)
@@ -163,13 +203,18 @@ def version_edit(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
             else:
                 return redirect(_version_url(version))
     else:
-        form = VersionForm(initial={
-            "content": version.content, "summary": version.summary,
-            "example_questions": "\n".join(version.example_questions), "change_note": version.change_note,
-            "revision": version.revision,
-        })
-    return _editor_response(model_admin, request, sop=version.sop, form=form, version=version,
-                            title=f"Edit {version}", conflict=conflict)
+        form = VersionForm(
+            initial={
+                "content": version.content,
+                "summary": version.summary,
+                "example_questions": "\n".join(version.example_questions),
+                "change_note": version.change_note,
+                "revision": version.revision,
+            }
+        )
+    return _editor_response(
+        model_admin, request, sop=version.sop, form=form, version=version, title=f"Edit {version}", conflict=conflict
+    )
 
 
 def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -179,17 +224,35 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         raise Http404("No such version.")
     actions = permissions.allowed_actions(request.user, version)
     action_forms = [
-        {"name": name, "label": ACTION_LABELS[name][0], "help": ACTION_LABELS[name][1],
-         "text_label": ACTION_LABELS[name][2], "needs_text": TRANSITIONS[name].needs_reason,
-         "url": reverse("admin:sops_sopversion_action", args=[version.pk, name])}
-        for name in actions if name in ACTION_LABELS
+        {
+            "name": name,
+            "label": ACTION_LABELS[name][0],
+            "help": ACTION_LABELS[name][1],
+            "text_label": ACTION_LABELS[name][2],
+            "needs_text": TRANSITIONS[name].needs_reason,
+            "url": reverse("admin:sops_sopversion_action", args=[version.pk, name]),
+        }
+        for name in actions
+        if name in ACTION_LABELS
     ]
     live = selectors.live_version(version.sop)
     context = _context(
-        model_admin, request, version=version, sop=version.sop, live=live, rendered=render_markdown(version.content),
-        action_forms=action_forms, can_edit="edit" in actions, reviews=list(version.reviews.all()),
-        trail=[e for e in sop_trail(version.sop.slug, limit=200) if e.target_type == "sopversion" and e.target_id == str(version.pk)],
-        title=str(version), original=version,
+        model_admin,
+        request,
+        version=version,
+        sop=version.sop,
+        live=live,
+        rendered=render_markdown(version.content),
+        action_forms=action_forms,
+        can_edit="edit" in actions,
+        reviews=list(version.reviews.all()),
+        trail=[
+            e
+            for e in sop_trail(version.sop.slug, limit=200)
+            if e.target_type == "sopversion" and e.target_id == str(version.pk)
+        ],
+        title=str(version),
+        original=version,
     )
     return TemplateResponse(request, "sopgov/version_detail.html", context)
 
@@ -213,7 +276,9 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{version}: {ACTION_LABELS[action][0].lower()} done — now {version.get_status_display().lower()}.")
+        messages.success(
+            request, f"{version}: {ACTION_LABELS[action][0].lower()} done — now {version.get_status_display().lower()}."
+        )
     return redirect(_version_url(version))
 
 
@@ -231,11 +296,20 @@ def version_diff(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         if other.summary != version.summary:
             field_changes.append(("Summary", other.summary, version.summary))
         if other.example_questions != version.example_questions:
-            field_changes.append(("Example questions", "\n".join(other.example_questions), "\n".join(version.example_questions)))
+            field_changes.append(
+                ("Example questions", "\n".join(other.example_questions), "\n".join(version.example_questions))
+            )
     context = _context(
-        model_admin, request, version=version, sop=version.sop, other=other, others=others, rows=rows,
-        changed=any(r.kind != "equal" for r in rows), field_changes=field_changes,
-        title=f"Compare {version} with {'v%d' % other.number if other else 'nothing'}",
+        model_admin,
+        request,
+        version=version,
+        sop=version.sop,
+        other=other,
+        others=others,
+        rows=rows,
+        changed=any(r.kind != "equal" for r in rows),
+        field_changes=field_changes,
+        title=f"Compare {version} with {f'v{other.number}' if other else 'nothing'}",
     )
     return TemplateResponse(request, "sopgov/version_diff.html", context)
 

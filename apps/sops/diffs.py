@@ -10,8 +10,11 @@ from dataclasses import dataclass
 def unified_diff(old: str, new: str, *, old_label: str, new_label: str, context: int = 3) -> str:
     """Return a unified diff (``diff -u`` format) from ``old`` to ``new``; empty if equal."""
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=old_label, tofile=new_label, n=context,
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=old_label,
+        tofile=new_label,
+        n=context,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -38,7 +41,9 @@ def side_by_side(old: str, new: str) -> list[DiffRow]:
     rows: list[DiffRow] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag == "equal":
-            rows.extend(DiffRow("equal", i + 1, a[i], j + 1, b[j]) for i, j in zip(range(i1, i2), range(j1, j2)))
+            rows.extend(
+                DiffRow("equal", i + 1, a[i], j + 1, b[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=False)
+            )
             continue
         left, right = list(range(i1, i2)), list(range(j1, j2))
         for k in range(max(len(left), len(right))):
@@ -48,8 +53,10 @@ def side_by_side(old: str, new: str) -> list[DiffRow]:
             rows.append(
                 DiffRow(
                     kind,
-                    li + 1 if li is not None else None, a[li] if li is not None else "",
-                    rj + 1 if rj is not None else None, b[rj] if rj is not None else "",
+                    li + 1 if li is not None else None,
+                    a[li] if li is not None else "",
+                    rj + 1 if rj is not None else None,
+                    b[rj] if rj is not None else "",
                 )
             )
     return rows

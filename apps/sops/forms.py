@@ -44,19 +44,24 @@ class VersionForm(forms.Form):
 
     content = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 24, "class": "sopgov-editor", "spellcheck": "true"}),
-        strip=False, required=False, help_text="Markdown. The preview shows what agents and reviewers will read.",
+        strip=False,
+        required=False,
+        help_text="Markdown. The preview shows what agents and reviewers will read.",
     )
     summary = forms.CharField(
-        max_length=500, required=False,
+        max_length=500,
+        required=False,
         widget=forms.TextInput(attrs={"class": "vLargeTextField", "size": 100}),
         help_text="One sentence: when should an agent use this SOP? Agents see it as the description.",
     )
     example_questions = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
         help_text="Real customer questions this SOP answers, one per line. They improve routing.",
     )
     change_note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
         help_text="Why this version exists; reviewers and auditors read it.",
     )
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)

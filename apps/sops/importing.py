@@ -62,7 +62,7 @@ def parse_rows(text: str) -> list[tuple[int, Any]]:
             position += 1
         lines.append(text.count("\n", 0, position) + 1)
         _, position = decoder.raw_decode(text, position)
-    return list(zip(lines, data))
+    return list(zip(lines, data, strict=False))
 
 
 def validate_rows(rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
@@ -88,8 +88,10 @@ def validate_rows(rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
             category = clean_category_slug(row["category"])
             sop_fields = clean_sop_fields(key=row["key"], title=row["title"])
             version_fields = clean_version_fields(
-                content=row["content"], summary=row["summary"],
-                example_questions=row.get("example_questions", []), change_note=row.get("change_note") or "Imported",
+                content=row["content"],
+                summary=row["summary"],
+                example_questions=row.get("example_questions", []),
+                change_note=row.get("change_note") or "Imported",
             )
         except InvalidInput as exc:
             for name, messages in exc.field_errors.items():
@@ -111,7 +113,11 @@ def validate_rows(rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
 
 @transaction.atomic
 def library_import(
-    *, rows: list[tuple[int, Any]], author: Any, publish: bool = False, approvers: list[Any] | None = None,
+    *,
+    rows: list[tuple[int, Any]],
+    author: Any,
+    publish: bool = False,
+    approvers: list[Any] | None = None,
     publisher: Any | None = None,
 ) -> ImportResult:
     """Import the rows as versions written by ``author``, all or nothing; return what happened.
@@ -139,20 +145,29 @@ def library_import(
     for row in cleaned:
         category = Category.objects.filter(slug=row["category"]).first()
         if category is None:
-            category = services.category_create(actor=author, slug=row["category"], name=row["category"].replace("_", " ").title())
+            category = services.category_create(
+                actor=author, slug=row["category"], name=row["category"].replace("_", " ").title()
+            )
         sop = SOP.objects.filter(category=category, key=row["key"]).first()
         if sop is None:
             sop = services.sop_create(actor=author, category=category, key=row["key"], title=row["title"])
             result.sops_created += 1
         live = sop.versions.filter(status=VersionStatus.LIVE).first()
         if live is not None and (live.content, live.summary, live.example_questions) == (
-            row["content"], row["summary"], row["example_questions"]
+            row["content"],
+            row["summary"],
+            row["example_questions"],
         ):
             result.unchanged += 1
             continue
         version = services.sop_version_create(
-            actor=author, sop=sop, content=row["content"], summary=row["summary"],
-            example_questions=row["example_questions"], change_note=row["change_note"], based_on=live,
+            actor=author,
+            sop=sop,
+            content=row["content"],
+            summary=row["summary"],
+            example_questions=row["example_questions"],
+            change_note=row["change_note"],
+            based_on=live,
             origin=VersionOrigin.IMPORT,
         )
         result.versions_created += 1
@@ -160,17 +175,24 @@ def library_import(
             services.sop_version_submit(actor=author, version=version)
             for approver in approvers[: category.min_approvals]:
                 services.sop_version_approve(actor=approver, version=version, comment="Approved on import")
-            services.sop_version_publish(actor=publisher, version=version, reason="Imported library", build_bundle=False)
+            services.sop_version_publish(
+                actor=publisher, version=version, reason="Imported library", build_bundle=False
+            )
             result.published += 1
     if result.published:
         publication = bundle_publish(actor=publisher, cause=PublicationCause.IMPORT, reason="Imported library")
         result.bundle_sha256 = publication.bundle.sha256
     audit_record(
-        actor=author, action=AuditAction.LIBRARY_IMPORT, target=author,
-        after={"sops_created": result.sops_created, "versions_created": result.versions_created,
-               "unchanged": result.unchanged, "published": result.published},
-        reason="Library import", data={"bundle_sha256": result.bundle_sha256, "rows": len(cleaned)},
+        actor=author,
+        action=AuditAction.LIBRARY_IMPORT,
+        target=author,
+        after={
+            "sops_created": result.sops_created,
+            "versions_created": result.versions_created,
+            "unchanged": result.unchanged,
+            "published": result.published,
+        },
+        reason="Library import",
+        data={"bundle_sha256": result.bundle_sha256, "rows": len(cleaned)},
     )
     return result
-
-

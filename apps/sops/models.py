@@ -134,9 +134,7 @@ class SOPVersion(models.Model):
         verbose_name = "SOP version"
         constraints = [
             models.UniqueConstraint(fields=["sop", "number"], name="sopversion_unique_number"),
-            models.UniqueConstraint(
-                fields=["sop"], condition=Q(status="live"), name="sopversion_one_live_per_sop"
-            ),
+            models.UniqueConstraint(fields=["sop"], condition=Q(status="live"), name="sopversion_one_live_per_sop"),
             models.CheckConstraint(condition=Q(number__gte=1), name="sopversion_number_gte_1"),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in VersionStatus]), name="sopversion_status_valid"

@@ -53,9 +53,7 @@ def can_draft(user: Any, sop: SOP) -> bool:
 def can_edit_draft(user: Any, version: SOPVersion) -> bool:
     """Return whether ``user`` may change the draft ``version``: only its author (or an admin)."""
     return bool(
-        user.is_active
-        and user.has_perm(PERM_EDIT_DRAFT)
-        and (version.author_id == user.pk or user.is_superuser)
+        user.is_active and user.has_perm(PERM_EDIT_DRAFT) and (version.author_id == user.pk or user.is_superuser)
     )
 
 

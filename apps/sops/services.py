@@ -8,6 +8,7 @@ bridge endpoints call these and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -68,8 +69,14 @@ def _guard_state(version: SOPVersion, transition: Transition) -> None:
 
 
 def _past(action: str) -> str:
-    return {"submit": "submitted", "approve": "approved", "reject": "rejected", "publish": "published",
-            "rollback": "rolled back to", "retire": "retired"}[action]
+    return {
+        "submit": "submitted",
+        "approve": "approved",
+        "reject": "rejected",
+        "publish": "published",
+        "rollback": "rolled back to",
+        "retire": "retired",
+    }[action]
 
 
 def _version_state(version: SOPVersion) -> dict[str, Any]:
@@ -77,6 +84,7 @@ def _version_state(version: SOPVersion) -> dict[str, Any]:
 
 
 # --- categories ------------------------------------------------------------------------
+
 
 @transaction.atomic
 def category_create(
@@ -98,13 +106,16 @@ def category_create(
     )
     category.save()
     audit_record(
-        actor=actor, action=AuditAction.CATEGORY_CREATE, target=category,
+        actor=actor,
+        action=AuditAction.CATEGORY_CREATE,
+        target=category,
         after={"slug": slug, "name": category.name, "min_approvals": min_approvals},
     )
     return category
 
 
 # --- SOPs ------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def sop_create(*, actor: Any, category: Category, key: str, title: str, owner: Any | None = None) -> SOP:
@@ -127,7 +138,10 @@ def sop_create(*, actor: Any, category: Category, key: str, title: str, owner: A
     except IntegrityError as exc:  # a concurrent create won the race
         raise Conflict(f"The SOP {category.slug}/{fields['key']} already exists.") from exc
     audit_record(
-        actor=actor, action=AuditAction.SOP_CREATE, target=sop, sop_slug=sop.slug,
+        actor=actor,
+        action=AuditAction.SOP_CREATE,
+        target=sop,
+        sop_slug=sop.slug,
         after={"category": category.slug, "key": sop.key, "title": sop.title, "owner": sop.owner.get_username()},
     )
     return sop
@@ -150,11 +164,14 @@ def sop_update(*, actor: Any, sop: SOP, title: str, owner: Any) -> SOP:
     _with_history_user(sop, actor).save()
     after = {"title": sop.title, "owner": owner.get_username()}
     if after != before:
-        audit_record(actor=actor, action=AuditAction.SOP_UPDATE, target=sop, sop_slug=sop.slug, before=before, after=after)
+        audit_record(
+            actor=actor, action=AuditAction.SOP_UPDATE, target=sop, sop_slug=sop.slug, before=before, after=after
+        )
     return sop
 
 
 # --- drafts ----------------------------------------------------------------------------
+
 
 @transaction.atomic
 def sop_version_create(
@@ -190,15 +207,25 @@ def sop_version_create(
     number = (sop.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = _with_history_user(
         SOPVersion(
-            sop=sop, number=number, author=actor, origin=origin, based_on=based_on,
-            content_sha256=content_sha256(fields["content"]), **fields,
+            sop=sop,
+            number=number,
+            author=actor,
+            origin=origin,
+            based_on=based_on,
+            content_sha256=content_sha256(fields["content"]),
+            **fields,
         ),
         actor,
     )
     version.save()
     audit_record(
-        actor=actor, action=audit_action, target=version, sop_slug=sop.slug,
-        after=_version_state(version), reason=fields["change_note"], actor_label=actor_label,
+        actor=actor,
+        action=audit_action,
+        target=version,
+        sop_slug=sop.slug,
+        after=_version_state(version),
+        reason=fields["change_note"],
+        actor_label=actor_label,
         data={"origin": origin, "based_on": based_on.number if based_on else None},
     )
     return version
@@ -230,8 +257,7 @@ def sop_version_edit(
     sop, version = _lock_version(version)
     if version.status != VersionStatus.DRAFT:
         raise InvalidTransition(
-            f"{version} is {version.get_status_display().lower()} and can no longer change; "
-            "start a new draft instead."
+            f"{version} is {version.get_status_display().lower()} and can no longer change; start a new draft instead."
         )
     if not permissions.can_edit_draft(actor, version):
         raise PermissionDenied("Only the draft's author can edit it.")
@@ -253,14 +279,19 @@ def sop_version_edit(
     after = {k: getattr(version, k) for k in ("content_sha256", "summary", "example_questions", "change_note")}
     changed = {k for k in after if after[k] != before[k]}
     audit_record(
-        actor=actor, action=AuditAction.VERSION_EDIT, target=version, sop_slug=sop.slug,
-        before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+        actor=actor,
+        action=AuditAction.VERSION_EDIT,
+        target=version,
+        sop_slug=sop.slug,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
         data={"revision": version.revision},
     )
     return version
 
 
 # --- transitions -----------------------------------------------------------------------
+
 
 @transaction.atomic
 def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
@@ -279,8 +310,12 @@ def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
     version.submitted_at = timezone.now()
     _with_history_user(version, actor).save()
     audit_record(
-        actor=actor, action=AuditAction.VERSION_SUBMIT, target=version, sop_slug=sop.slug,
-        before=before, after=_version_state(version),
+        actor=actor,
+        action=AuditAction.VERSION_SUBMIT,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
         data={"approvals_required": sop.category.min_approvals},
     )
     from .tasks import notify_review_requested
@@ -295,8 +330,7 @@ def _guard_review(actor: Any, version: SOPVersion, transition: Transition) -> No
     _guard_state(version, transition)
     if permissions.is_self_review(actor, version):
         raise SelfApprovalForbidden(
-            f"You wrote {version}; an author can never approve or reject their own version. "
-            "Ask another reviewer."
+            f"You wrote {version}; an author can never approve or reject their own version. Ask another reviewer."
         )
     if Review.objects.filter(version=version, reviewer=actor).exists():
         raise AlreadyReviewed(f"You have already recorded your decision on {version}.")
@@ -317,7 +351,10 @@ def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -
     _guard_review(actor, version, APPROVE)
     comment = clean_reason(comment, required=False, field="comment")
     Review.objects.create(
-        version=version, reviewer=actor, decision=ReviewDecision.APPROVED, comment=comment,
+        version=version,
+        reviewer=actor,
+        decision=ReviewDecision.APPROVED,
+        comment=comment,
         content_sha256=version.content_sha256,
     )
     approvals = version.reviews.filter(decision=ReviewDecision.APPROVED).count()
@@ -328,8 +365,13 @@ def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -
         version.decided_at = timezone.now()
         _with_history_user(version, actor).save()
     audit_record(
-        actor=actor, action=AuditAction.VERSION_APPROVE, target=version, sop_slug=sop.slug,
-        before=before, after=_version_state(version), reason=comment,
+        actor=actor,
+        action=AuditAction.VERSION_APPROVE,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=comment,
         data={"approvals": approvals, "approvals_required": required},
     )
     if version.status == VersionStatus.APPROVED:
@@ -351,7 +393,10 @@ def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPV
     _guard_review(actor, version, REJECT)
     comment = clean_reason(comment, required=True, field="comment")
     Review.objects.create(
-        version=version, reviewer=actor, decision=ReviewDecision.REJECTED, comment=comment,
+        version=version,
+        reviewer=actor,
+        decision=ReviewDecision.REJECTED,
+        comment=comment,
         content_sha256=version.content_sha256,
     )
     before = _version_state(version)
@@ -359,8 +404,13 @@ def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPV
     version.decided_at = timezone.now()
     _with_history_user(version, actor).save()
     audit_record(
-        actor=actor, action=AuditAction.VERSION_REJECT, target=version, sop_slug=sop.slug,
-        before=before, after=_version_state(version), reason=comment,
+        actor=actor,
+        action=AuditAction.VERSION_REJECT,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=comment,
     )
     from .tasks import notify_review_decision
 
@@ -378,8 +428,13 @@ def _make_live(*, actor: Any, sop: SOP, version: SOPVersion, reason: str, action
         current.ended_at = now
         _with_history_user(current, actor).save()
         audit_record(
-            actor=actor, action=AuditAction.VERSION_SUPERSEDE, target=current, sop_slug=sop.slug,
-            before=before, after=_version_state(current), reason=reason,
+            actor=actor,
+            action=AuditAction.VERSION_SUPERSEDE,
+            target=current,
+            sop_slug=sop.slug,
+            before=before,
+            after=_version_state(current),
+            reason=reason,
             data={"replaced_by": version.number},
         )
     before = _version_state(version)
@@ -389,8 +444,13 @@ def _make_live(*, actor: Any, sop: SOP, version: SOPVersion, reason: str, action
     version.ended_at = None
     _with_history_user(version, actor).save()
     audit_record(
-        actor=actor, action=action, target=version, sop_slug=sop.slug,
-        before=before, after=_version_state(version), reason=reason,
+        actor=actor,
+        action=action,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=reason,
         data={"replaces": current.number if current else None},
     )
     return current
@@ -457,14 +517,19 @@ def sop_version_retire(*, actor: Any, version: SOPVersion, reason: str) -> SOPVe
     version.ended_at = timezone.now()
     _with_history_user(version, actor).save()
     audit_record(
-        actor=actor, action=AuditAction.VERSION_RETIRE, target=version, sop_slug=sop.slug,
-        before=before, after=_version_state(version), reason=reason,
+        actor=actor,
+        action=AuditAction.VERSION_RETIRE,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=reason,
     )
     bundle_publish(actor=actor, cause=PublicationCause.RETIRE, reason=reason, version=version)
     return version
 
 
-TRANSITION_SERVICES = {
+TRANSITION_SERVICES: dict[str, Callable[..., SOPVersion]] = {
     "submit": sop_version_submit,
     "approve": sop_version_approve,
     "reject": sop_version_reject,
@@ -476,7 +541,9 @@ TRANSITION_SERVICES = {
 
 
 @transaction.atomic
-def category_update(*, actor: Any | None, category: Category, name: str, description: str, min_approvals: int) -> Category:
+def category_update(
+    *, actor: Any | None, category: Category, name: str, description: str, min_approvals: int
+) -> Category:
     """Change a category's name, description and approval policy; return it.
 
     A new minimum applies to approvals recorded from now on; versions already approved stay so.
@@ -488,7 +555,11 @@ def category_update(*, actor: Any | None, category: Category, name: str, descrip
         raise InvalidInput("A category needs at least one approval.", field_errors={"min_approvals": ["At least 1."]})
     category = Category.objects.select_for_update().get(pk=category.pk)
     before = {"name": category.name, "description": category.description, "min_approvals": category.min_approvals}
-    category.name, category.description, category.min_approvals = name.strip() or category.slug, description, min_approvals
+    category.name, category.description, category.min_approvals = (
+        name.strip() or category.slug,
+        description,
+        min_approvals,
+    )
     _with_history_user(category, actor).save()
     after = {"name": category.name, "description": category.description, "min_approvals": category.min_approvals}
     if after != before:

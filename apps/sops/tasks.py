@@ -27,8 +27,12 @@ def notify_review_requested(self, version_id: int) -> int:  # type: ignore[no-un
     if version is None or version.status != VersionStatus.IN_REVIEW:
         return 0
     reviewers = (
-        get_user_model().objects.filter(is_active=True, groups__name="reviewer")
-        .exclude(pk=version.author_id).exclude(email="").values_list("email", flat=True).distinct()
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="reviewer")
+        .exclude(pk=version.author_id)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
     )
     recipients = sorted(set(reviewers))
     if recipients:

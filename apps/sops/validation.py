@@ -23,9 +23,7 @@ def max_content_bytes() -> int:
     return int(settings.SOPGOV["MAX_CONTENT_BYTES"])
 
 
-def clean_version_fields(
-    *, content: Any, summary: Any, example_questions: Any, change_note: Any
-) -> dict[str, Any]:
+def clean_version_fields(*, content: Any, summary: Any, example_questions: Any, change_note: Any) -> dict[str, Any]:
     """Return the version fields normalised (stripped, questions de-duplicated in order).
 
     Raises:
@@ -59,7 +57,9 @@ def clean_version_fields(
         if len(questions) > MAX_EXAMPLE_QUESTIONS:
             errors["example_questions"] = [f"At most {MAX_EXAMPLE_QUESTIONS} example questions."]
         elif any(len(q) > MAX_EXAMPLE_QUESTION_CHARS for q in questions):
-            errors["example_questions"] = [f"Each example question must be under {MAX_EXAMPLE_QUESTION_CHARS} characters."]
+            errors["example_questions"] = [
+                f"Each example question must be under {MAX_EXAMPLE_QUESTION_CHARS} characters."
+            ]
     if not isinstance(change_note, str) or not change_note.strip():
         errors["change_note"] = ["Say why this version exists (the change note)."]
     elif len(change_note) > MAX_CHANGE_NOTE_CHARS:
@@ -110,7 +110,12 @@ def clean_reason(reason: Any, *, required: bool, field: str = "reason") -> str:
         raise InvalidInput(f"{field} must be text.", field_errors={field: ["Must be text."]})
     reason = reason.strip()
     if required and not reason:
-        raise InvalidInput(f"A {field.replace('_', ' ')} is required for this action.", field_errors={field: ["This action needs a reason."]})
+        raise InvalidInput(
+            f"A {field.replace('_', ' ')} is required for this action.",
+            field_errors={field: ["This action needs a reason."]},
+        )
     if len(reason) > MAX_CHANGE_NOTE_CHARS:
-        raise InvalidInput(f"Keep the {field} under {MAX_CHANGE_NOTE_CHARS} characters.", field_errors={field: ["Too long."]})
+        raise InvalidInput(
+            f"Keep the {field} under {MAX_CHANGE_NOTE_CHARS} characters.", field_errors={field: ["Too long."]}
+        )
     return reason

@@ -79,9 +79,16 @@ def test_bundle_endpoint__etag_and_404_before_publish(db: Any, live_version: SOP
 def test_proposal__creates_draft_never_live(live_version: SOPVersion, people: dict[str, Any]) -> None:
     _, raw = agent_token_issue(actor=None, name="bot", scopes=["sop:read", "sop:propose"])
     before = current_bundle().sha256  # type: ignore[union-attr]
-    response = bearer(raw).post("/api/v1/agent/proposals/", {
-        "category": "billing", "sop_key": "refund_policy", "content": "## Better steps", "rationale": "Customers ask X",
-    }, format="json")
+    response = bearer(raw).post(
+        "/api/v1/agent/proposals/",
+        {
+            "category": "billing",
+            "sop_key": "refund_policy",
+            "content": "## Better steps",
+            "rationale": "Customers ask X",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     proposal = SOPVersion.objects.get(pk=response.json()["id"])
     assert (proposal.status, proposal.origin, proposal.change_note) == ("draft", "agent", "Customers ask X")
@@ -109,15 +116,24 @@ def test_proposal__without_scope__403_and_unknown_sop__404(live_version: SOPVers
 
 
 def _call(**overrides: Any) -> dict[str, Any]:
-    record = {"call_id": str(uuid.uuid4()), "called_at": "2026-11-21T10:00:00+00:00", "tool": "get_specific_sop",
-              "agent_name": "bot", "arguments_sha256": "a" * 64, "latency_ms": 1.5, "sop_slug": "billing/refund_policy",
-              "version": 1, "content_sha256": "b" * 64, "bundle_sha256": "c" * 64}
+    record = {
+        "call_id": str(uuid.uuid4()),
+        "called_at": "2026-11-21T10:00:00+00:00",
+        "tool": "get_specific_sop",
+        "agent_name": "bot",
+        "arguments_sha256": "a" * 64,
+        "latency_ms": 1.5,
+        "sop_slug": "billing/refund_policy",
+        "version": 1,
+        "content_sha256": "b" * 64,
+        "bundle_sha256": "c" * 64,
+    }
     record.update(overrides)
     return record
 
 
 def test_tool_calls__batch_stored_once_and_last_used_updated(db: Any) -> None:
-    token, raw = agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
+    token, _ = agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
     _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
     calls = [_call(token_id=token.pk), _call(token_id=token.pk, called_at="2026-11-21T11:00:00+00:00")]
     first = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": calls}, format="json")

@@ -20,8 +20,13 @@ def library(transactional_db: Any, people: dict[str, Any]) -> dict[str, str]:
     ``reader`` (read only) and ``bridge`` (bridge:sync)."""
     CategoryFactory(slug="billing", min_approvals=2)
     rows = json.loads((LIBRARY_DIR / "customer_service.json").read_text())
-    library_import(rows=list(enumerate(rows, 1)), author=people["author"], publish=True,
-                   approvers=[people["reviewer"], people["reviewer2"]], publisher=people["release"])
+    library_import(
+        rows=list(enumerate(rows, 1)),
+        author=people["author"],
+        publish=True,
+        approvers=[people["reviewer"], people["reviewer2"]],
+        publisher=people["release"],
+    )
     return {
         "agent": agent_token_issue(actor=None, name="agent", scopes=["sop:read", "sop:propose"])[1],
         "reader": agent_token_issue(actor=None, name="reader", scopes=["sop:read"])[1],

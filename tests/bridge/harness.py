@@ -42,19 +42,31 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05, message: 
 class Bridge:
     """A ``python -m mcp_bridge serve`` process; ``url`` is its MCP endpoint."""
 
-    def __init__(self, app_url: str, bridge_token: str, cache_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, app_url: str, bridge_token: str, cache_dir: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         self.health_url = f"http://127.0.0.1:{self.port}/healthz"
         self.log = cache_dir / f"bridge-{self.port}.log"
-        env = {**os.environ, "SOPGOV_APP_URL": app_url, "SOPGOV_BRIDGE_TOKEN": bridge_token,
-               "SOPGOV_BRIDGE_CACHE_DIR": str(cache_dir), "SOPGOV_BRIDGE_PORT": str(self.port),
-               "SOPGOV_BRIDGE_POLL_SECONDS": "0.1", "SOPGOV_BRIDGE_FLUSH_SECONDS": "0.2", **(extra_env or {})}
+        env = {
+            **os.environ,
+            "SOPGOV_APP_URL": app_url,
+            "SOPGOV_BRIDGE_TOKEN": bridge_token,
+            "SOPGOV_BRIDGE_CACHE_DIR": str(cache_dir),
+            "SOPGOV_BRIDGE_PORT": str(self.port),
+            "SOPGOV_BRIDGE_POLL_SECONDS": "0.1",
+            "SOPGOV_BRIDGE_FLUSH_SECONDS": "0.2",
+            **(extra_env or {}),
+        }
         cache_dir.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mcp_bridge", "serve", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
         )
 
     def health(self) -> dict[str, Any] | None:
@@ -85,8 +97,9 @@ class Bridge:
 
 
 @contextmanager
-def running_bridge(app_url: str, bridge_token: str, cache_dir: Path, *, synced: bool = True,
-                   **kwargs: Any) -> Iterator[Bridge]:
+def running_bridge(
+    app_url: str, bridge_token: str, cache_dir: Path, *, synced: bool = True, **kwargs: Any
+) -> Iterator[Bridge]:
     """Run a bridge for the ``with`` block; wait until it has synced with the app, unless
     ``synced=False`` (the app is expected to be unreachable)."""
     bridge = Bridge(app_url, bridge_token, cache_dir, **kwargs)

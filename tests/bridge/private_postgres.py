@@ -3,6 +3,7 @@ database really down (the shared server is never stopped)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -39,19 +40,27 @@ class PrivatePostgres:
         subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> None:
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "log"),
-                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start")
+        self._run(
+            _bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop")
 
     def create_database(self) -> None:
-        subprocess.run([_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                        "-U", "postgres", "sopgov"], check=True)
+        subprocess.run(
+            [_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "sopgov"], check=True
+        )
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

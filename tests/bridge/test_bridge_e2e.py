@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from apps.agents.models import ToolCall
+from apps.agents.models import AgentToken, ToolCall
 from apps.agents.services import agent_token_revoke
-from apps.agents.models import AgentToken
 from apps.sops import services
 from apps.sops.models import SOPVersion
 from mcp_bridge import client as regression
@@ -21,27 +20,38 @@ from tests.conftest import advance, draft
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 
 
-def test_regression_scenario__real_mcp__all_steps_pass(live_server: Any, library: dict[str, str], cache_dir: Path) -> None:
+def test_regression_scenario__real_mcp__all_steps_pass(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
     lines: list[str] = []
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
-        code = asyncio.run(regression.run(bridge.url, {"Authorization": f"Bearer {library['agent']}"}, out=lines.append))
+        code = asyncio.run(
+            regression.run(bridge.url, {"Authorization": f"Bearer {library['agent']}"}, out=lines.append)
+        )
     assert code == 0, "\n".join(lines)
     assert lines[-1] == "all steps passed"
     proposal = SOPVersion.objects.get(origin="agent")
     assert (proposal.sop.slug, proposal.status) == ("product/warranty_information", "draft")
 
 
-def test_publish__served_within_one_second(live_server: Any, library: dict[str, str], cache_dir: Path,
-                                           people: dict[str, Any]) -> None:
+def test_publish__served_within_one_second(
+    live_server: Any, library: dict[str, str], cache_dir: Path, people: dict[str, Any]
+) -> None:
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
         live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
-        candidate = advance(draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved")
+        candidate = advance(
+            draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
+        )
         services.sop_version_publish(actor=people["release"], version=candidate, reason="e2e")
         published = time.monotonic()
 
         def served_version() -> int | None:
-            _, body = post_tool(bridge.url, library["reader"], "get_specific_sop",
-                                {"category": "product", "sop_key": "warranty_information"})
+            _, body = post_tool(
+                bridge.url,
+                library["reader"],
+                "get_specific_sop",
+                {"category": "product", "sop_key": "warranty_information"},
+            )
             version = reply_of(body)[1]["version"]
             return version if version == candidate.number else None
 
@@ -56,33 +66,54 @@ def test_auth__missing_wrong_revoked_tokens__401(live_server: Any, library: dict
         assert post_tool(bridge.url, "sgv_wrong", "get_specific_sop", args)[0] == 401
         assert post_tool(bridge.url, library["reader"], "get_specific_sop", args)[0] == 200
         agent_token_revoke(actor=None, token=AgentToken.objects.get(name="reader"))
-        wait_until(lambda: post_tool(bridge.url, library["reader"], "get_specific_sop", args)[0] == 401,
-                   timeout=2, message="the revoked token to be refused")
+        wait_until(
+            lambda: post_tool(bridge.url, library["reader"], "get_specific_sop", args)[0] == 401,
+            timeout=2,
+            message="the revoked token to be refused",
+        )
 
 
-def test_propose__reader_scope__forbidden_error_result(live_server: Any, library: dict[str, str], cache_dir: Path) -> None:
+def test_propose__reader_scope__forbidden_error_result(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
-        status, body = post_tool(bridge.url, library["reader"], "propose_sop_change", {
-            "category": "product", "sop_key": "warranty_information", "content": "x", "rationale": "y"})
+        status, body = post_tool(
+            bridge.url,
+            library["reader"],
+            "propose_sop_change",
+            {"category": "product", "sop_key": "warranty_information", "content": "x", "rationale": "y"},
+        )
     is_error, payload = reply_of(body)
     assert status == 200 and is_error
     assert "sop:propose" in payload["detail"]
     assert not SOPVersion.objects.filter(origin="agent").exists()
 
 
-@pytest.mark.parametrize(("tool", "arguments", "expected"), [
-    ("get_sop_for_question", {}, "question"),
-    ("get_sop_for_question", {"question": "   "}, "non-empty"),
-    ("get_sop_for_question", {"question": 42}, "question"),
-    ("get_sop_for_question", {"question": "x" * 5000}, "4000"),
-    ("get_specific_sop", {"category": "product"}, "sop_key"),
-    ("get_specific_sop", {"category": ["a"], "sop_key": "b"}, "category"),
-    ("get_specific_sop", {"category": "nope", "sop_key": "b"}, "Category not found"),
-    ("propose_sop_change", {"category": "product", "sop_key": "warranty_information", "content": "", "rationale": "r"}, "content"),
-    ("propose_sop_change", {"category": "product", "sop_key": "nope", "content": "c", "rationale": "r"}, "No SOP product/nope"),
-])
-def test_invalid_arguments__clear_error_result(live_server: Any, library: dict[str, str], cache_dir: Path,
-                                               tool: str, arguments: Any, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        ("get_sop_for_question", {}, "question"),
+        ("get_sop_for_question", {"question": "   "}, "non-empty"),
+        ("get_sop_for_question", {"question": 42}, "question"),
+        ("get_sop_for_question", {"question": "x" * 5000}, "4000"),
+        ("get_specific_sop", {"category": "product"}, "sop_key"),
+        ("get_specific_sop", {"category": ["a"], "sop_key": "b"}, "category"),
+        ("get_specific_sop", {"category": "nope", "sop_key": "b"}, "Category not found"),
+        (
+            "propose_sop_change",
+            {"category": "product", "sop_key": "warranty_information", "content": "", "rationale": "r"},
+            "content",
+        ),
+        (
+            "propose_sop_change",
+            {"category": "product", "sop_key": "nope", "content": "c", "rationale": "r"},
+            "No SOP product/nope",
+        ),
+    ],
+)
+def test_invalid_arguments__clear_error_result(
+    live_server: Any, library: dict[str, str], cache_dir: Path, tool: str, arguments: Any, expected: str
+) -> None:
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
         status, body = post_tool(bridge.url, library["agent"], tool, arguments)
     assert status == 200
@@ -93,8 +124,9 @@ def test_invalid_arguments__clear_error_result(live_server: Any, library: dict[s
 
 def test_unknown_tool__json_rpc_error(live_server: Any, library: dict[str, str], cache_dir: Path) -> None:
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
-        status, body = post_tool(bridge.url, library["agent"], "add_sop_entry",
-                                 {"category": "x", "sop_key": "y", "sop_content": "z"})
+        status, body = post_tool(
+            bridge.url, library["agent"], "add_sop_entry", {"category": "x", "sop_key": "y", "sop_content": "z"}
+        )
     assert status == 200
     assert ("error" in body) or body["result"]["isError"]
 
@@ -106,7 +138,11 @@ def test_tool_call_log__what_the_agent_got(live_server: Any, library: dict[str, 
         wait_until(lambda: ToolCall.objects.count() >= 2, timeout=5, message="the tool calls to be logged")
     routed = ToolCall.objects.get(tool="get_sop_for_question")
     live = SOPVersion.objects.get(sop__key="account_lockout", status="live")
-    assert (routed.agent_name, routed.sop_slug, routed.version_number) == ("reader", "technical_support/account_lockout", 1)
+    assert (routed.agent_name, routed.sop_slug, routed.version_number) == (
+        "reader",
+        "technical_support/account_lockout",
+        1,
+    )
     assert routed.content_sha256 == live.content_sha256
     assert routed.agent_token.name == "reader"
     assert len(routed.arguments_sha256) == 64 and routed.latency_ms > 0

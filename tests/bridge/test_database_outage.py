@@ -34,19 +34,42 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     pg.start()
     pg.create_database()
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sopgov.settings.local", "DATABASE_URL": pg.url,
-           "REDIS_URL": "", "DJANGO_DEBUG": "0", "CELERY_TASK_ALWAYS_EAGER": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sopgov.settings.local",
+        "DATABASE_URL": pg.url,
+        "REDIS_URL": "",
+        "DJANGO_DEBUG": "0",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+    }
     manage(env, "migrate", "--no-input", "-v", "0")
     library = tmp_path_factory.mktemp("lib") / "service.json"
     library.write_text((ROOT / "apps/demo/library/customer_service.json").read_text())
     manage(env, "shell", "-c", "from apps.demo.loading import demo_users; demo_users('pw')")
-    manage(env, "import_sops", str(library), "--author", "author", "--publish", "--approver", "reviewer",
-           "--approver", "reviewer2", "--publisher", "release")
+    manage(
+        env,
+        "import_sops",
+        str(library),
+        "--author",
+        "author",
+        "--publish",
+        "--approver",
+        "reviewer",
+        "--approver",
+        "reviewer2",
+        "--publisher",
+        "release",
+    )
     agent = manage(env, "issue_agent_token", "agent", "--scopes", "sop:read").strip().splitlines()[-1]
     bridge_token = manage(env, "issue_agent_token", "bridge", "--scopes", "bridge:sync").strip().splitlines()[-1]
     app_log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
-    app = subprocess.Popen([sys.executable, "-m", "gunicorn", "sopgov.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                            "--timeout", "30"], cwd=ROOT, env=env, stdout=app_log, stderr=subprocess.STDOUT)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "sopgov.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "30"],
+        cwd=ROOT,
+        env=env,
+        stdout=app_log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: _status(url + "/healthz") == 200, timeout=30, message="the app to start")
     try:
@@ -80,8 +103,10 @@ def test_database_stopped__bridge_serves_app_explains_nothing_lost(stack: dict[s
         bundle = bridge.health()["bundle_sha256"]  # type: ignore[index]
         browser = httpx.Client(base_url=stack["url"], timeout=5)
         login = browser.get("/admin/login/")
-        browser.post("/admin/login/?next=/admin/", data={
-            "username": "auditor", "password": "pw", "csrfmiddlewaretoken": login.cookies["csrftoken"]})
+        browser.post(
+            "/admin/login/?next=/admin/",
+            data={"username": "auditor", "password": "pw", "csrfmiddlewaretoken": login.cookies["csrftoken"]},
+        )
         assert browser.get("/admin/").status_code == 200
         # When the database stops
         pg.stop()
@@ -90,7 +115,11 @@ def test_database_stopped__bridge_serves_app_explains_nothing_lost(stack: dict[s
             page = browser.get("/admin/")
             assert page.status_code == 503
             assert "database is unavailable" in page.text and "nothing was saved" in page.text
-            api = httpx.get(stack["url"] + "/api/v1/bridge/bundle/", headers={"Authorization": f"Bearer {stack['bridge']}"}, timeout=5)
+            api = httpx.get(
+                stack["url"] + "/api/v1/bridge/bundle/",
+                headers={"Authorization": f"Bearer {stack['bridge']}"},
+                timeout=5,
+            )
             assert (api.status_code, api.json()["error"]) == (503, "database_unavailable")
             assert _status(stack["url"] + "/healthz") == 503
             # And the bridge keeps serving the same SOPs

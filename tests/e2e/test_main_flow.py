@@ -16,14 +16,19 @@ from tests.conftest import advance, draft
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-NEW_CONTENT = "## Steps\n1. Verify the order.\n2. Refund within 30 days.\n3. Close the case.\n\n<script>window.pwned=1</script>"
+NEW_CONTENT = (
+    "## Steps\n1. Verify the order.\n2. Refund within 30 days.\n3. Close the case.\n\n<script>window.pwned=1</script>"
+)
 
 
-def test_main_flow__draft_review_publish_serve_audit(new_page: Any, live_server: Any, sop: Any,
-                                                      people: dict[str, Any], tmp_path: Path) -> None:
+def test_main_flow__draft_review_publish_serve_audit(
+    new_page: Any, live_server: Any, sop: Any, people: dict[str, Any], tmp_path: Path
+) -> None:
     live = advance(draft(sop, people["author"]), people, "live")
-    tokens = {"agent": agent_token_issue(actor=None, name="agent", scopes=["sop:read"])[1],
-              "bridge": agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])[1]}
+    tokens = {
+        "agent": agent_token_issue(actor=None, name="agent", scopes=["sop:read"])[1],
+        "bridge": agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])[1],
+    }
     with running_bridge(live_server.url, tokens["bridge"], tmp_path / "cache") as bridge:
         # The author drafts a new version from the live one, previews it and submits it
         author = new_page("author")
@@ -59,9 +64,22 @@ def test_main_flow__draft_review_publish_serve_audit(new_page: Any, live_server:
         release.click("form[data-action=publish] button")
         expect(release.locator("h1 .sopgov-badge")).to_have_text("Live")
         published = time.monotonic()
-        wait_until(lambda: reply_of(post_tool(bridge.url, tokens["agent"], "get_specific_sop",
-                                              {"category": "billing", "sop_key": "refund_policy"})[1])[1]["version"] == 2,
-                   timeout=1.0, interval=0.02, message="the bridge to serve v2")
+        wait_until(
+            lambda: (
+                reply_of(
+                    post_tool(
+                        bridge.url,
+                        tokens["agent"],
+                        "get_specific_sop",
+                        {"category": "billing", "sop_key": "refund_policy"},
+                    )[1]
+                )[1]["version"]
+                == 2
+            ),
+            timeout=1.0,
+            interval=0.02,
+            message="the bridge to serve v2",
+        )
         assert time.monotonic() - published < 1.0
         live.refresh_from_db()
         assert live.status == "superseded"

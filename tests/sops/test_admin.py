@@ -23,22 +23,26 @@ def actions_on_page(html: str) -> set[str]:
     return set(re.findall(r'data-action="(\w+)"', html))
 
 
-@pytest.mark.parametrize(("role", "state", "expected"), [
-    ("author", "draft", {"submit"}),
-    ("reviewer", "draft", set()),
-    ("reviewer", "in_review", {"approve", "reject"}),
-    ("author", "in_review", set()),
-    ("release", "in_review", set()),
-    ("release", "approved", {"publish"}),
-    ("reviewer", "approved", set()),
-    ("release", "live", {"retire"}),
-    ("auditor", "draft", set()),
-    ("auditor", "in_review", set()),
-    ("auditor", "approved", set()),
-    ("auditor", "live", set()),
-])
-def test_version_page__buttons__only_allowed_ones(role: str, state: str, expected: set[str], sop: SOP,
-                                                 people: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("role", "state", "expected"),
+    [
+        ("author", "draft", {"submit"}),
+        ("reviewer", "draft", set()),
+        ("reviewer", "in_review", {"approve", "reject"}),
+        ("author", "in_review", set()),
+        ("release", "in_review", set()),
+        ("release", "approved", {"publish"}),
+        ("reviewer", "approved", set()),
+        ("release", "live", {"retire"}),
+        ("auditor", "draft", set()),
+        ("auditor", "in_review", set()),
+        ("auditor", "approved", set()),
+        ("auditor", "live", set()),
+    ],
+)
+def test_version_page__buttons__only_allowed_ones(
+    role: str, state: str, expected: set[str], sop: SOP, people: dict[str, Any]
+) -> None:
     version = advance(draft(sop, people["author"]), people, state)
     response = login(people[role]).get(f"/admin/sops/sopversion/{version.pk}/change/")
     assert response.status_code == 200
@@ -54,19 +58,23 @@ def test_version_page__self_review__no_buttons(sop: SOP, people: dict[str, Any])
     assert "No actions available" in html
 
 
-@pytest.mark.parametrize(("role", "action", "state", "allowed"), [
-    ("author", "submit", "draft", True),
-    ("reviewer", "submit", "draft", False),
-    ("reviewer", "approve", "in_review", True),
-    ("auditor", "approve", "in_review", False),
-    ("reviewer", "reject", "in_review", True),
-    ("release", "publish", "approved", True),
-    ("author", "publish", "approved", False),
-    ("release", "retire", "live", True),
-    ("reviewer", "retire", "live", False),
-])
-def test_admin_action__post__allowed_or_refused(role: str, action: str, state: str, allowed: bool, sop: SOP,
-                                              people: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("role", "action", "state", "allowed"),
+    [
+        ("author", "submit", "draft", True),
+        ("reviewer", "submit", "draft", False),
+        ("reviewer", "approve", "in_review", True),
+        ("auditor", "approve", "in_review", False),
+        ("reviewer", "reject", "in_review", True),
+        ("release", "publish", "approved", True),
+        ("author", "publish", "approved", False),
+        ("release", "retire", "live", True),
+        ("reviewer", "retire", "live", False),
+    ],
+)
+def test_admin_action__post__allowed_or_refused(
+    role: str, action: str, state: str, allowed: bool, sop: SOP, people: dict[str, Any]
+) -> None:
     version = advance(draft(sop, people["author"]), people, state)
     client = login(people[role])
     response = client.post(f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": "because"}, follow=True)
@@ -83,7 +91,9 @@ def test_admin_action__post__allowed_or_refused(role: str, action: str, state: s
 
 def test_admin_action__self_approval__refused_with_message(sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author_reviewer"]), people, "in_review")
-    response = login(people["author_reviewer"]).post(f"/admin/sops/sopversion/{version.pk}/do/approve/", {"text": ""}, follow=True)
+    response = login(people["author_reviewer"]).post(
+        f"/admin/sops/sopversion/{version.pk}/do/approve/", {"text": ""}, follow=True
+    )
     assert any("own version" in str(m) for m in response.context["messages"])
     version.refresh_from_db()
     assert version.status == "in_review"
@@ -99,10 +109,16 @@ def test_editor__new_draft__prefilled_from_live_and_saved(live_version: SOPVersi
     page = client.get(f"/admin/sops/sop/{live_version.sop_id}/draft/")
     assert page.status_code == 200
     assert page.context["form"].initial["content"] == CONTENT
-    response = client.post(f"/admin/sops/sop/{live_version.sop_id}/draft/", {
-        "content": CONTENT + "\n3. Close the case.", "summary": "Use for refunds.",
-        "example_questions": "Refund?\nMoney back?\n", "change_note": "Add closing step", "_submit": "1",
-    })
+    response = client.post(
+        f"/admin/sops/sop/{live_version.sop_id}/draft/",
+        {
+            "content": CONTENT + "\n3. Close the case.",
+            "summary": "Use for refunds.",
+            "example_questions": "Refund?\nMoney back?\n",
+            "change_note": "Add closing step",
+            "_submit": "1",
+        },
+    )
     assert response.status_code == 302
     v2 = SOPVersion.objects.get(sop=live_version.sop, number=2)
     assert (v2.status, v2.author, v2.based_on_id) == ("in_review", people["author2"], live_version.pk)
@@ -111,9 +127,15 @@ def test_editor__new_draft__prefilled_from_live_and_saved(live_version: SOPVersi
 
 def test_editor__invalid__errors_shown_and_input_kept(sop: SOP, people: dict[str, Any]) -> None:
     client = login(people["author"])
-    response = client.post(f"/admin/sops/sop/{sop.pk}/draft/", {
-        "content": "## my careful text", "summary": "", "example_questions": "", "change_note": "",
-    })
+    response = client.post(
+        f"/admin/sops/sop/{sop.pk}/draft/",
+        {
+            "content": "## my careful text",
+            "summary": "",
+            "example_questions": "",
+            "change_note": "",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Give a one-sentence summary" in html
@@ -143,7 +165,7 @@ def test_editor__someone_elses_draft__403(sop: SOP, people: dict[str, Any]) -> N
 
 XSS = (
     "# Title\n\n<script>alert('x')</script>\n\n[click](javascript:alert(1))\n\n"
-    "<img src=x onerror=alert(1)>\n\n<a href=\"#\" onclick=\"alert(1)\">a</a>\n<iframe src=//evil></iframe>"
+    '<img src=x onerror=alert(1)>\n\n<a href="#" onclick="alert(1)">a</a>\n<iframe src=//evil></iframe>'
 )
 
 

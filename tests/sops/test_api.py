@@ -53,13 +53,22 @@ def test_full_lifecycle__through_the_api(api: dict[str, APIClient], people: dict
 
     CategoryFactory(slug="billing", min_approvals=2)
     # author creates an SOP and a draft, then submits it
-    created = api["author"].post("/api/v1/sops/", {"category": "billing", "key": "refund_policy", "title": "Refunds"}, format="json")
+    created = api["author"].post(
+        "/api/v1/sops/", {"category": "billing", "key": "refund_policy", "title": "Refunds"}, format="json"
+    )
     assert created.status_code == 201, created.json()
     sop_id = created.json()["id"]
     assert created.json()["slug"] == "billing/refund_policy"
-    version = api["author"].post(f"/api/v1/sops/{sop_id}/versions/", {
-        "content": CONTENT, "summary": "Use for refunds.", "example_questions": ["Refund?"], "change_note": "New",
-    }, format="json")
+    version = api["author"].post(
+        f"/api/v1/sops/{sop_id}/versions/",
+        {
+            "content": CONTENT,
+            "summary": "Use for refunds.",
+            "example_questions": ["Refund?"],
+            "change_note": "New",
+        },
+        format="json",
+    )
     assert version.status_code == 201, version.json()
     vid = version.json()["id"]
     assert version.json()["allowed_actions"] == ["edit", "submit"]
@@ -80,7 +89,14 @@ def test_full_lifecycle__through_the_api(api: dict[str, APIClient], people: dict
     # the audit trail has every step, filterable by SOP
     trail = api["auditor"].get("/api/v1/audit-events/?sop=billing/refund_policy").json()
     actions = [e["action"] for e in trail["results"]]
-    for expected in ("sop.create", "version.create", "version.submit", "version.approve", "version.publish", "bundle.publish"):
+    for expected in (
+        "sop.create",
+        "version.create",
+        "version.submit",
+        "version.approve",
+        "version.publish",
+        "bundle.publish",
+    ):
         assert expected in actions
     assert all(len(e["request_id"]) >= 16 for e in trail["results"] if e["action"] != "bundle.publish")
 
@@ -93,19 +109,32 @@ def test_self_approval__api__403_with_code(api: dict[str, APIClient], sop: SOP, 
     assert "own version" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("role", "action", "state", "status", "code"), [
-    ("reviewer", "publish", "approved", 403, "permission_denied"),
-    ("author", "approve", "in_review", 403, "permission_denied"),
-    ("auditor", "retire", "live", 403, "permission_denied"),
-    ("release", "publish", "in_review", 409, "invalid_transition"),
-    ("reviewer", "approve", "draft", 409, "invalid_transition"),
-    ("release", "rollback", "approved", 409, "invalid_transition"),
-    ("author", "submit", "live", 409, "invalid_transition"),
-])
-def test_transition__api_refusals(api: dict[str, APIClient], sop: SOP, people: dict[str, Any], role: str,
-                                  action: str, state: str, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("role", "action", "state", "status", "code"),
+    [
+        ("reviewer", "publish", "approved", 403, "permission_denied"),
+        ("author", "approve", "in_review", 403, "permission_denied"),
+        ("auditor", "retire", "live", 403, "permission_denied"),
+        ("release", "publish", "in_review", 409, "invalid_transition"),
+        ("reviewer", "approve", "draft", 409, "invalid_transition"),
+        ("release", "rollback", "approved", 409, "invalid_transition"),
+        ("author", "submit", "live", 409, "invalid_transition"),
+    ],
+)
+def test_transition__api_refusals(
+    api: dict[str, APIClient],
+    sop: SOP,
+    people: dict[str, Any],
+    role: str,
+    action: str,
+    state: str,
+    status: int,
+    code: str,
+) -> None:
     version = advance(draft(sop, people["author"]), people, state)
-    response = api[role].post(f"/api/v1/versions/{version.pk}/{action}/", {"reason": "x", "comment": "x"}, format="json")
+    response = api[role].post(
+        f"/api/v1/versions/{version.pk}/{action}/", {"reason": "x", "comment": "x"}, format="json"
+    )
     assert response.status_code == status
     body = response.json()
     assert body["error"] == code
@@ -121,12 +150,15 @@ def test_reject__missing_comment__400_names_field(api: dict[str, APIClient], sop
     assert "comment" in response.json()["fields"]
 
 
-@pytest.mark.parametrize("body", [
-    "not json at all",
-    {"content": 5, "summary": [], "change_note": None},
-    {"content": CONTENT, "summary": "s", "change_note": "n", "example_questions": "not a list"},
-    {"summary": "s"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json at all",
+        {"content": 5, "summary": [], "change_note": None},
+        {"content": CONTENT, "summary": "s", "change_note": "n", "example_questions": "not a list"},
+        {"summary": "s"},
+    ],
+)
 def test_create_version__malformed_body__400(api: dict[str, APIClient], sop: SOP, body: Any) -> None:
     if isinstance(body, str):
         response = api["author"].post(f"/api/v1/sops/{sop.pk}/versions/", body, content_type="application/json")
@@ -165,7 +197,9 @@ def test_edit_draft__stale_revision__409_and_kept(api: dict[str, APIClient], sop
     assert version.content == "## edited"
 
 
-def test_diff__against_live__unified_diff(api: dict[str, APIClient], live_version: SOPVersion, people: dict[str, Any]) -> None:
+def test_diff__against_live__unified_diff(
+    api: dict[str, APIClient], live_version: SOPVersion, people: dict[str, Any]
+) -> None:
     v2 = draft(live_version.sop, people["author"], content=CONTENT.replace("Follow", "Apply"))
     body = api["reviewer"].get(f"/api/v1/versions/{v2.pk}/diff/").json()
     assert body["against"] == live_version.pk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,8 +14,8 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.publishing.models import Publication
 from apps.publishing.selectors import current_bundle
-from apps.sops.models import SOPVersion, VersionStatus
 from apps.sops import services
+from apps.sops.models import SOPVersion, VersionStatus
 from tests.conftest import advance, draft
 from tests.factories import CategoryFactory, SOPFactory
 
@@ -30,7 +31,7 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
         try:
             barrier.wait()
             results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             results[i] = exc
         finally:
             connection.close()
@@ -101,7 +102,9 @@ def test_same_version_published_twice_at_once__one_succeeds(people: dict[str, An
     assert Publication.objects.count() == 1
 
 
-def test_different_sops_published_at_once__bundle_has_all(people: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_different_sops_published_at_once__bundle_has_all(
+    people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given builds that pause after reading what is live, so unserialised builds would all
     # read before any commits (with the bundle-head lock they queue and the pause times out)
     from apps.publishing import services as publishing_services
@@ -111,22 +114,28 @@ def test_different_sops_published_at_once__bundle_has_all(people: dict[str, Any]
 
     def slow_payload() -> dict[str, Any]:
         payload = original()
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             pause.wait(timeout=0.5)
-        except threading.BrokenBarrierError:
-            pass
         return payload
 
     category = CategoryFactory(slug="billing")
-    advance(draft(SOPFactory(category=category, key="already_live", owner=people["author"]), people["author"]), people, "live")
+    advance(
+        draft(SOPFactory(category=category, key="already_live", owner=people["author"]), people["author"]),
+        people,
+        "live",
+    )
     monkeypatch.setattr(publishing_services, "bundle_payload_from_live_versions", slow_payload)
     versions = [
-        advance(draft(SOPFactory(category=category, key=f"sop_{i}", owner=people["author"]), people["author"]), people, "approved")
+        advance(
+            draft(SOPFactory(category=category, key=f"sop_{i}", owner=people["author"]), people["author"]),
+            people,
+            "approved",
+        )
         for i in range(4)
     ]
-    results = run_together(*[
-        (lambda v=v: services.sop_version_publish(actor=people["release"], version=v)) for v in versions
-    ])
+    results = run_together(
+        *[(lambda v=v: services.sop_version_publish(actor=people["release"], version=v)) for v in versions]
+    )
     assert not any(isinstance(r, Exception) for r in results), results
     bundle = current_bundle()
     assert bundle is not None and bundle.sop_count == 5

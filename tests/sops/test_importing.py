@@ -15,8 +15,14 @@ from apps.publishing.selectors import current_bundle
 from apps.sops.models import SOP, SOPVersion
 from tests.factories import CategoryFactory
 
-GOOD = {"category": "billing", "key": "refund_policy", "title": "Refunds", "content": "## Steps\n1. Check.",
-        "summary": "Use for refunds.", "example_questions": ["Refund?"]}
+GOOD = {
+    "category": "billing",
+    "key": "refund_policy",
+    "title": "Refunds",
+    "content": "## Steps\n1. Check.",
+    "summary": "Use for refunds.",
+    "example_questions": ["Refund?"],
+}
 
 
 def write(tmp_path: Path, rows: Any, raw: str | None = None) -> Path:
@@ -34,7 +40,7 @@ def test_import__invalid_rows__reported_by_line_and_nothing_imported(tmp_path: P
     text = path.read_text().splitlines()
     # every problem names the line where its row starts in the file
     for key in ("bad key!", "second"):
-        line = next(i for i, l in enumerate(text, 1) if f'"key": "{key}"' in l) - 2
+        line = next(i for i, row in enumerate(text, 1) if f'"key": "{key}"' in row) - 2
         assert f"line {line} (billing/{key})" in message
     assert "missing key, title, content, summary" in message
     assert "duplicate of line 2" in message
@@ -53,8 +59,20 @@ def test_import__publish__approved_by_named_approvers_and_one_bundle(tmp_path: P
     CategoryFactory(slug="billing", min_approvals=2)
     rows = [GOOD, {**GOOD, "key": "payment_methods", "title": "Payment methods"}]
     out = StringIO()
-    call_command("import_sops", str(write(tmp_path, rows)), "--author", "author", "--publish",
-                 "--approver", "reviewer", "--approver", "reviewer2", "--publisher", "release", stdout=out)
+    call_command(
+        "import_sops",
+        str(write(tmp_path, rows)),
+        "--author",
+        "author",
+        "--publish",
+        "--approver",
+        "reviewer",
+        "--approver",
+        "reviewer2",
+        "--publisher",
+        "release",
+        stdout=out,
+    )
     assert "2 SOPs created, 2 versions created, 0 unchanged, 2 published" in out.getvalue()
     for version in SOPVersion.objects.all():
         assert version.status == "live"
@@ -65,23 +83,53 @@ def test_import__publish__approved_by_named_approvers_and_one_bundle(tmp_path: P
     assert imported.after["published"] == 2
     # Running it again changes nothing
     out = StringIO()
-    call_command("import_sops", str(write(tmp_path, rows)), "--author", "author", "--publish",
-                 "--approver", "reviewer", "--approver", "reviewer2", "--publisher", "release", stdout=out)
+    call_command(
+        "import_sops",
+        str(write(tmp_path, rows)),
+        "--author",
+        "author",
+        "--publish",
+        "--approver",
+        "reviewer",
+        "--approver",
+        "reviewer2",
+        "--publisher",
+        "release",
+        stdout=out,
+    )
     assert "0 versions created, 2 unchanged" in out.getvalue()
 
 
 def test_import__too_few_approvers__refused(tmp_path: Path, people: dict[str, Any]) -> None:
     CategoryFactory(slug="billing", min_approvals=2)
     with pytest.raises(CommandError, match="need more approvals"):
-        call_command("import_sops", str(write(tmp_path, [GOOD])), "--author", "author", "--publish",
-                     "--approver", "reviewer", "--publisher", "release")
+        call_command(
+            "import_sops",
+            str(write(tmp_path, [GOOD])),
+            "--author",
+            "author",
+            "--publish",
+            "--approver",
+            "reviewer",
+            "--publisher",
+            "release",
+        )
     assert SOP.objects.count() == 0
 
 
 def test_import__approver_is_author__whole_import_rolled_back(tmp_path: Path, people: dict[str, Any]) -> None:
     rows = [{**GOOD, "key": "a"}, {**GOOD, "key": "b"}]
     with pytest.raises(CommandError, match="own version"):
-        call_command("import_sops", str(write(tmp_path, rows)), "--author", "author_reviewer", "--publish",
-                     "--approver", "author_reviewer", "--publisher", "release")
+        call_command(
+            "import_sops",
+            str(write(tmp_path, rows)),
+            "--author",
+            "author_reviewer",
+            "--publish",
+            "--approver",
+            "author_reviewer",
+            "--publisher",
+            "release",
+        )
     assert SOP.objects.count() == 0
     assert current_bundle() is None

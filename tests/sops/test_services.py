@@ -95,8 +95,15 @@ def test_release_action__without_reason__invalid_input(action: str, sop: SOP, pe
 def test_edit__submitted_version__immutable(sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author"]), people, "in_review")
     with pytest.raises(InvalidTransition) as caught:
-        services.sop_version_edit(actor=people["author"], version=version, content="changed", summary="s",
-                                  example_questions=[], change_note="n", expected_revision=version.revision)
+        services.sop_version_edit(
+            actor=people["author"],
+            version=version,
+            content="changed",
+            summary="s",
+            example_questions=[],
+            change_note="n",
+            expected_revision=version.revision,
+        )
     assert "new draft" in caught.value.message
     version.refresh_from_db()
     assert version.content == CONTENT
@@ -105,19 +112,40 @@ def test_edit__submitted_version__immutable(sop: SOP, people: dict[str, Any]) ->
 def test_edit__someone_elses_draft__permission_denied(sop: SOP, people: dict[str, Any]) -> None:
     version = draft(sop, people["author"])
     with pytest.raises(PermissionDenied):
-        services.sop_version_edit(actor=people["author2"], version=version, content="x", summary="s",
-                                  example_questions=[], change_note="n", expected_revision=version.revision)
+        services.sop_version_edit(
+            actor=people["author2"],
+            version=version,
+            content="x",
+            summary="s",
+            example_questions=[],
+            change_note="n",
+            expected_revision=version.revision,
+        )
 
 
 def test_edit__stale_revision__edit_conflict_and_nothing_saved(sop: SOP, people: dict[str, Any]) -> None:
     # Given a draft that was saved since the editor loaded revision 1
     version = draft(sop, people["author"])
-    services.sop_version_edit(actor=people["author"], version=version, content="## first save", summary="s",
-                              example_questions=[], change_note="n", expected_revision=1)
+    services.sop_version_edit(
+        actor=people["author"],
+        version=version,
+        content="## first save",
+        summary="s",
+        example_questions=[],
+        change_note="n",
+        expected_revision=1,
+    )
     # When a save based on revision 1 arrives
     with pytest.raises(EditConflict) as caught:
-        services.sop_version_edit(actor=people["author"], version=version, content="## stale save", summary="s",
-                                  example_questions=[], change_note="n", expected_revision=1)
+        services.sop_version_edit(
+            actor=people["author"],
+            version=version,
+            content="## stale save",
+            summary="s",
+            example_questions=[],
+            change_note="n",
+            expected_revision=1,
+        )
     # Then it is refused and the first save is kept
     assert caught.value.extra["current_revision"] == 2
     version.refresh_from_db()
@@ -129,8 +157,14 @@ def test_edit__stale_revision__edit_conflict_and_nothing_saved(sop: SOP, people:
 def test_create__invalid_fields__all_reported(sop: SOP, people: dict[str, Any], settings: Any) -> None:
     settings.SOPGOV = {**settings.SOPGOV, "MAX_CONTENT_BYTES": 100}
     with pytest.raises(InvalidInput) as caught:
-        services.sop_version_create(actor=people["author"], sop=sop, content="x" * 101, summary="two\nlines",
-                                    example_questions=["ok", 3], change_note="")  # type: ignore[list-item]
+        services.sop_version_create(
+            actor=people["author"],
+            sop=sop,
+            content="x" * 101,
+            summary="two\nlines",
+            example_questions=["ok", 3],
+            change_note="",
+        )  # type: ignore[list-item]
     assert set(caught.value.field_errors) == {"content", "summary", "example_questions", "change_note"}
     assert "101 bytes" in caught.value.field_errors["content"][0]
     assert sop.versions.count() == 0
@@ -197,7 +231,9 @@ def test_sop_create__bad_key__invalid_input(sop: SOP, people: dict[str, Any]) ->
     assert set(caught.value.field_errors) == {"key", "title"}
 
 
-def test_submit__sends_reviewers_email(sop: SOP, people: dict[str, Any], django_capture_on_commit_callbacks: Any) -> None:
+def test_submit__sends_reviewers_email(
+    sop: SOP, people: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         services.sop_version_submit(actor=people["author"], version=draft(sop, people["author"]))
     assert len(mail.outbox) == 1

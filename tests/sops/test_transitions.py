@@ -23,10 +23,22 @@ ALLOWED = {
     "rollback": {"release", "admin"},
     "retire": {"release", "admin"},
 }
-TARGET = {"submit": "in_review", "approve": "approved", "reject": "rejected", "publish": "live",
-          "rollback": "live", "retire": "retired"}
-AUDIT_ACTION = {"submit": "version.submit", "approve": "version.approve", "reject": "version.reject",
-                "publish": "version.publish", "rollback": "version.rollback", "retire": "version.retire"}
+TARGET = {
+    "submit": "in_review",
+    "approve": "approved",
+    "reject": "rejected",
+    "publish": "live",
+    "rollback": "live",
+    "retire": "retired",
+}
+AUDIT_ACTION = {
+    "submit": "version.submit",
+    "approve": "version.approve",
+    "reject": "version.reject",
+    "publish": "version.publish",
+    "rollback": "version.rollback",
+    "retire": "version.retire",
+}
 
 
 def _version_for(action: str, sop: SOP, people: dict[str, Any]) -> SOPVersion:
@@ -47,8 +59,13 @@ def _version_for(action: str, sop: SOP, people: dict[str, Any]) -> SOPVersion:
 
 
 def _run(action: str, actor: Any, version: SOPVersion) -> SOPVersion:
-    text = {"approve": {"comment": "fine"}, "reject": {"comment": "not clear"}, "publish": {"reason": "ready"},
-            "rollback": {"reason": "v2 confused agents"}, "retire": {"reason": "obsolete"}}.get(action, {})
+    text = {
+        "approve": {"comment": "fine"},
+        "reject": {"comment": "not clear"},
+        "publish": {"reason": "ready"},
+        "rollback": {"reason": "v2 confused agents"},
+        "retire": {"reason": "obsolete"},
+    }.get(action, {})
     return services.TRANSITION_SERVICES[action](actor=actor, version=version, **text)
 
 
@@ -86,12 +103,20 @@ WRONG_STATES = {
     "rollback": ["draft", "in_review", "approved", "live"],
     "retire": ["draft", "in_review", "approved"],
 }
-ACTOR_FOR = {"submit": "author", "approve": "reviewer", "reject": "reviewer", "publish": "release",
-             "rollback": "release", "retire": "release"}
+ACTOR_FOR = {
+    "submit": "author",
+    "approve": "reviewer",
+    "reject": "reviewer",
+    "publish": "release",
+    "rollback": "release",
+    "retire": "release",
+}
 
 
 @pytest.mark.parametrize(("action", "state"), [(a, s) for a, states in WRONG_STATES.items() for s in states])
-def test_transition__from_wrong_state__invalid_transition(action: str, state: str, sop: SOP, people: dict[str, Any]) -> None:
+def test_transition__from_wrong_state__invalid_transition(
+    action: str, state: str, sop: SOP, people: dict[str, Any]
+) -> None:
     # Given a version in a state the action does not start from
     version = advance(draft(sop, people["author"]), people, state)
     events_before = AuditEvent.objects.count()

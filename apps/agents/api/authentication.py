@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions, permissions as drf_permissions
+from rest_framework import exceptions
+from rest_framework import permissions as drf_permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 

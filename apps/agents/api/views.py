@@ -8,7 +8,8 @@ import json
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions as drf_permissions, serializers, status, viewsets
+from rest_framework import permissions as drf_permissions
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +18,7 @@ from apps.sops.api.serializers import VersionSerializer
 from apps.sops.permissions import SCOPE_BRIDGE, SCOPE_PROPOSE
 
 from .. import selectors, services
-from ..models import ToolCall
+from ..models import AgentToken, ToolCall
 from .authentication import AgentTokenAuthentication, require_scope
 
 
@@ -51,11 +52,16 @@ class ToolCallIngestView(APIView):
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [require_scope(SCOPE_BRIDGE)]
 
-    @extend_schema(request=ToolCallBatchSerializer, responses={200: inline_serializer("Stored", {"stored": serializers.IntegerField()})})
+    @extend_schema(
+        request=ToolCallBatchSerializer,
+        responses={200: inline_serializer("Stored", {"stored": serializers.IntegerField()})},
+    )
     def post(self, request: Request) -> Response:
         body = ToolCallBatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        stored = services.tool_calls_record(bridge_id=body.validated_data["bridge_id"], calls=body.validated_data["calls"])
+        stored = services.tool_calls_record(
+            bridge_id=body.validated_data["bridge_id"], calls=body.validated_data["calls"]
+        )
         return Response({"stored": stored})
 
 
@@ -76,6 +82,7 @@ class ProposalView(APIView):
     def post(self, request: Request) -> Response:
         body = ProposalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        assert isinstance(request.auth, AgentToken)  # guaranteed by require_scope
         version = services.sop_change_propose(token=request.auth, **body.validated_data)
         return Response(
             {"id": version.pk, "sop": version.sop.slug, "number": version.number, "status": version.status},
@@ -93,8 +100,22 @@ class CanViewToolCalls(drf_permissions.BasePermission):
 class ToolCallSerializer(serializers.ModelSerializer):
     class Meta:
         model = ToolCall
-        fields = ["call_id", "called_at", "bridge_id", "tool", "agent_name", "routing_key", "arguments_sha256",
-                  "sop_slug", "version_number", "content_sha256", "bundle_sha256", "latency_ms", "is_error", "error"]
+        fields = [
+            "call_id",
+            "called_at",
+            "bridge_id",
+            "tool",
+            "agent_name",
+            "routing_key",
+            "arguments_sha256",
+            "sop_slug",
+            "version_number",
+            "content_sha256",
+            "bundle_sha256",
+            "latency_ms",
+            "is_error",
+            "error",
+        ]
 
 
 class ToolCallFilter(filters.FilterSet):

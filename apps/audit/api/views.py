@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from rest_framework import permissions as drf_permissions, serializers, viewsets
+from rest_framework import permissions as drf_permissions
+from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 
 from ..models import AuditAction, AuditEvent
@@ -22,8 +23,21 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "action", "target_type", "target_id", "target_label",
-                  "sop_slug", "before", "after", "reason", "request_id", "data"]
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "target_label",
+            "sop_slug",
+            "before",
+            "after",
+            "reason",
+            "request_id",
+            "data",
+        ]
 
 
 class AuditEventFilter(filters.FilterSet):

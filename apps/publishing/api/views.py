@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions as drf_permissions, serializers, viewsets
+from rest_framework import permissions as drf_permissions
+from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -45,8 +46,18 @@ class PublicationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Publication
-        fields = ["id", "created_at", "target", "cause", "status", "bundle_sha256", "previous_bundle_sha256",
-                  "actor", "reason", "version"]
+        fields = [
+            "id",
+            "created_at",
+            "target",
+            "cause",
+            "status",
+            "bundle_sha256",
+            "previous_bundle_sha256",
+            "actor",
+            "reason",
+            "version",
+        ]
 
     def get_version(self, obj: Publication) -> str | None:
         return str(obj.version) if obj.version_id else None
@@ -56,7 +67,9 @@ class CanViewPublications(drf_permissions.BasePermission):
     message = "Only release managers, auditors and admins may read the publication ledger."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("publishing.view_publication"))
+        return bool(
+            request.user and request.user.is_authenticated and request.user.has_perm("publishing.view_publication")
+        )
 
 
 class PublicationViewSet(viewsets.ReadOnlyModelViewSet):

@@ -20,7 +20,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class SOPSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
     slug = serializers.CharField(read_only=True)
     live_version = serializers.IntegerField(source="live_number", read_only=True, allow_null=True)
@@ -28,8 +28,18 @@ class SOPSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SOP
-        fields = ["id", "slug", "category", "key", "title", "owner", "live_version", "open_versions",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "slug",
+            "category",
+            "key",
+            "title",
+            "owner",
+            "live_version",
+            "open_versions",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class SOPCreateSerializer(serializers.Serializer):
@@ -60,10 +70,31 @@ class VersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = SOPVersion
         fields = [
-            "id", "sop_id", "sop", "number", "status", "summary", "example_questions", "change_note",
-            "content", "content_sha256", "origin", "author", "based_on", "revision", "approvals",
-            "approvals_required", "reviews", "allowed_actions", "created_at", "updated_at",
-            "submitted_at", "decided_at", "published_at", "published_by", "ended_at",
+            "id",
+            "sop_id",
+            "sop",
+            "number",
+            "status",
+            "summary",
+            "example_questions",
+            "change_note",
+            "content",
+            "content_sha256",
+            "origin",
+            "author",
+            "based_on",
+            "revision",
+            "approvals",
+            "approvals_required",
+            "reviews",
+            "allowed_actions",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "decided_at",
+            "published_at",
+            "published_by",
+            "ended_at",
         ]
 
     def get_approvals(self, obj: SOPVersion) -> int:
@@ -83,7 +114,9 @@ class VersionListSerializer(VersionSerializer):
 class VersionWriteSerializer(serializers.Serializer):
     content = serializers.CharField(allow_blank=True, trim_whitespace=False)
     summary = serializers.CharField(allow_blank=True)
-    example_questions = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False, default=list)
+    example_questions = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False, default=list
+    )
     change_note = serializers.CharField(allow_blank=True)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions as drf_permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
+from rest_framework import permissions as drf_permissions
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +33,8 @@ from .serializers import (
     VersionWriteSerializer,
     version_data,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CanViewSOPs(drf_permissions.BasePermission):
@@ -123,7 +129,8 @@ class VersionFilter(filters.FilterSet):
         fields = ["sop", "category", "status", "author", "origin"]
 
 
-def _transition_schema(body: type, summary: str) -> object:
+def _transition_schema(body: type, summary: str) -> Callable[[F], F]:
+    """Return the OpenAPI annotation of a lifecycle action taking ``body``."""
     return extend_schema(request=body, responses={200: VersionSerializer}, summary=summary)
 
 
@@ -212,9 +219,11 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             other = selectors.live_version(version.sop)
         old = other.content if other else ""
         text = unified_diff(
-            old, version.content,
+            old,
+            version.content,
             old_label=f"{version.sop.slug} v{other.number}" if other else "(nothing live)",
             new_label=f"{version.sop.slug} v{version.number}",
         )
-        return Response({"version": version.pk, "against": other.pk if other else None,
-                         "unified_diff": text, "changed": bool(text)})
+        return Response(
+            {"version": version.pk, "against": other.pk if other else None, "unified_diff": text, "changed": bool(text)}
+        )

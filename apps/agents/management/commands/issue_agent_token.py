@@ -20,11 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--scopes", default="sop:read", help="comma-separated: sop:read, sop:propose, bridge:sync")
         parser.add_argument(
-            "--token-env", metavar="VAR",
+            "--token-env",
+            metavar="VAR",
             help="register the token held in environment variable VAR instead of generating one (idempotent)",
         )
         parser.add_argument(
-            "--replace", action="store_true",
+            "--replace",
+            action="store_true",
             help="revoke an active token of this name that differs (e.g. a rotated --token-env secret)",
         )
 

@@ -15,8 +15,12 @@ class Command(BaseCommand):
     help = "Load the demo: users in every role, the demo SOP library (published), agent and bridge tokens."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tokens-file", type=Path, default=Path(".demo/tokens.env"),
-                            help="env file where the raw demo tokens are kept (default .demo/tokens.env)")
+        parser.add_argument(
+            "--tokens-file",
+            type=Path,
+            default=Path(".demo/tokens.env"),
+            help="env file where the raw demo tokens are kept (default .demo/tokens.env)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("SOPGOV_DEMO_PASSWORD", "demo")

@@ -72,10 +72,14 @@ class Command(BaseCommand):
             f"bundle {bundle.sha256[:12]} ({bundle.sop_count} SOPs); {in_scope} in-scope and "
             f"{out_of_scope} out-of-scope questions"
         )
-        self.stdout.write(json.dumps({
-            "n": len(rows),
-            "top1_accuracy": round(correct / in_scope, 4) if in_scope else None,
-            "oos_recall": round(general / out_of_scope, 4) if out_of_scope else None,
-            "p50_ms": round(_percentile(latencies, 50), 3),
-            "p99_ms": round(_percentile(latencies, 99), 3),
-        }))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "n": len(rows),
+                    "top1_accuracy": round(correct / in_scope, 4) if in_scope else None,
+                    "oos_recall": round(general / out_of_scope, 4) if out_of_scope else None,
+                    "p50_ms": round(_percentile(latencies, 50), 3),
+                    "p99_ms": round(_percentile(latencies, 99), 3),
+                }
+            )
+        )

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--author", required=True, help="username recorded as the versions' author")
         parser.add_argument("--publish", action="store_true", help="submit, approve and publish every imported version")
-        parser.add_argument("--approver", action="append", default=[], help="reviewer username (repeat for categories needing more)")
+        parser.add_argument(
+            "--approver", action="append", default=[], help="reviewer username (repeat for categories needing more)"
+        )
         parser.add_argument("--publisher", help="release manager who publishes (default: the first approver)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,7 +46,10 @@ class Command(BaseCommand):
         try:
             rows = parse_rows(path.read_text(encoding="utf-8"))
             result = library_import(
-                rows=rows, author=user(options["author"]), publish=options["publish"], approvers=approvers,
+                rows=rows,
+                author=user(options["author"]),
+                publish=options["publish"],
+                approvers=approvers,
                 publisher=publisher,
             )
         except ApplicationError as exc:
