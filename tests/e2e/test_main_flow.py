@@ -133,3 +133,10 @@ def test_editor__invalid_then_fixed__nothing_lost(new_page: Any, sop: Any, peopl
     page.fill("#id_change_note", "First version")
     page.click("input[name=_save]")
     expect(page.locator("h1 .sopgov-badge")).to_have_text("Draft")
+
+
+def test_api_docs__swagger_ui_renders_offline(new_page: Any) -> None:
+    page = new_page("auditor")
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("sopgov API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
