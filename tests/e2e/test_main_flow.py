@@ -135,7 +135,7 @@ def test_editor__invalid_then_fixed__nothing_lost(new_page: Any, sop: Any, peopl
     expect(page.locator("h1 .sopgov-badge")).to_have_text("Draft")
 
 
-def test_api_docs__swagger_ui_renders_offline(new_page: Any) -> None:
+def test_api_docs__swagger_ui_renders_offline(new_page: Any, people: dict[str, Any]) -> None:
     page = new_page("auditor")
     page.goto("/api/docs/")
     expect(page.locator(".swagger-ui .title")).to_contain_text("sopgov API")
