@@ -128,3 +128,64 @@ def test_transition__from_wrong_state__invalid_transition(
     version.refresh_from_db()
     assert version.status == state
     assert AuditEvent.objects.count() == events_before
+
+
+def _text_for(action: str) -> dict[str, str]:
+    return {
+        "approve": {"comment": "fine"},
+        "reject": {"comment": "not clear"},
+        "publish": {"reason": "ready"},
+        "rollback": {"reason": "v2 confused agents"},
+        "retire": {"reason": "obsolete"},
+    }.get(action, {})
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ALLOWED))
+def test_transition__by_role__through_the_api(action: str, role: str, sop: SOP, people: dict[str, Any]) -> None:
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    version = _version_for(action, sop, people)
+    status_before = version.status
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=people[role])[0].key}")
+    response = client.post(f"/api/v1/versions/{version.pk}/{action}/", _text_for(action), format="json")
+    version.refresh_from_db()
+    if role in ALLOWED[action]:
+        assert response.status_code == 200, response.json()
+        assert response.json()["status"] == TARGET[action] == version.status
+        assert AuditEvent.objects.filter(action=AUDIT_ACTION[action], actor=people[role]).exists()
+    else:
+        assert response.status_code == 403
+        assert response.json()["error"] in ("permission_denied", "self_approval_forbidden")
+        assert version.status == status_before
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ALLOWED))
+def test_transition__by_role__through_the_admin(action: str, role: str, sop: SOP, people: dict[str, Any]) -> None:
+    from django.test import Client
+
+    version = _version_for(action, sop, people)
+    status_before = version.status
+    client = Client()
+    client.force_login(people[role])
+    page = client.get(f"/admin/sops/sopversion/{version.pk}/change/").content.decode()
+    offered = f'data-action="{action}"' in page
+    text = next(iter(_text_for(action).values()), "")
+    response = client.post(f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": text}, follow=True)
+    version.refresh_from_db()
+    if role == "nobody":  # no role at all: the governance pages are closed to them
+        assert response.status_code == 403
+        assert version.status == status_before
+        return
+    assert response.status_code == 200
+    if role in ALLOWED[action]:
+        assert offered
+        assert version.status == TARGET[action]
+        assert AuditEvent.objects.filter(action=AUDIT_ACTION[action], actor=people[role]).exists()
+    else:
+        assert not offered
+        assert version.status == status_before
+        assert any("Only" in str(m) for m in response.context["messages"])
