@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import ApplicationError
 from apps.sops.forms import show_application_error
 from apps.sops.permissions import AGENT_SCOPES
@@ -79,7 +80,7 @@ class AgentTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ToolCall)
-class ToolCallAdmin(admin.ModelAdmin):
+class ToolCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "called_at",
         "agent_name",
@@ -96,12 +97,3 @@ class ToolCallAdmin(admin.ModelAdmin):
     date_hierarchy = "called_at"
     show_full_result_count = False
     list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

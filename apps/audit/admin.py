@@ -6,14 +6,15 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
+
+from apps.core.admin import ReadOnlyAdminMixin
 
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor_label", "action", "target_label", "sop_slug", "short_reason"]
     list_filter = ["action", "target_type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["actor_label", "sop_slug", "target_label", "reason", "request_id"]
@@ -35,15 +36,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         "request_id",
     ]
     fields = tuple(readonly_fields)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Reason")
     def short_reason(self, obj: AuditEvent) -> str:

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import permissions as drf_permissions
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -46,3 +48,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             code = "permission_denied"
         response.data = {"error": code, "detail": str(detail)}
     return response
+
+
+def require_permission(perm: str, message: str) -> type[drf_permissions.BasePermission]:
+    """Return a DRF permission class allowing signed-in people whose role holds ``perm``
+    (``app_label.codename``); others get 403 with ``message``."""
+
+    class HasPermission(drf_permissions.BasePermission):
+        message = ""
+
+        def has_permission(self, request: Request, view: object) -> bool:
+            return bool(request.user and request.user.is_authenticated and request.user.has_perm(perm))
+
+    HasPermission.message = message
+    HasPermission.__name__ = f"Has_{perm.replace('.', '_')}"
+    return HasPermission

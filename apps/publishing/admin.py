@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from apps.core.admin import ReadOnlyAdminMixin
 
 from .models import Bundle, Publication
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Publication)
-class PublicationAdmin(ReadOnlyAdmin):
+class PublicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "cause", "version", "bundle_short", "target", "status", "actor", "reason"]
     list_filter = ["cause", "status", "target"]
     search_fields = ["bundle__sha256", "reason", "actor__username"]
@@ -36,7 +24,7 @@ class PublicationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Bundle)
-class BundleAdmin(ReadOnlyAdmin):
+class BundleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["sha256", "sop_count", "size_bytes", "created_at"]
     search_fields = ["sha256"]
     exclude = ["payload"]

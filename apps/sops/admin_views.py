@@ -6,10 +6,12 @@ shown on the form with the person's input kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -131,6 +133,20 @@ def _editor_response(
     return TemplateResponse(request, "sopgov/version_editor.html", context)
 
 
+def _save_then_maybe_submit(request: HttpRequest, save: Callable[[], SOPVersion]) -> SOPVersion:
+    """Run ``save`` (a draft service) and, if the person pressed "Save and submit", submit the
+    draft in the same transaction, so a refused submit leaves no half-done draft behind."""
+    with transaction.atomic():
+        version = save()
+        if "_submit" in request.POST:
+            version = services.sop_version_submit(actor=request.user, version=version)
+    if version.status == "in_review":
+        messages.success(request, f"{version} is in review; reviewers were notified.")
+    else:
+        messages.success(request, f"Saved {version} as a draft.")
+    return version
+
+
 def version_new(model_admin: admin.ModelAdmin, request: HttpRequest, sop_id: str) -> HttpResponse:
     """Start a new draft, prefilled from the live version (or ``?from=<version id>``)."""
     sop = get_object_or_404(SOP.objects.select_related("category"), pk=sop_id)
@@ -143,17 +159,15 @@ def version_new(model_admin: admin.ModelAdmin, request: HttpRequest, sop_id: str
         form = VersionForm(request.POST)
         if form.is_valid():
             try:
-                version = services.sop_version_create(
-                    actor=request.user,
-                    sop=sop,
-                    based_on=source,
-                    **form.service_fields(),  # type: ignore[arg-type]
+                version = _save_then_maybe_submit(
+                    request,
+                    lambda: services.sop_version_create(
+                        actor=request.user,
+                        sop=sop,
+                        based_on=source,
+                        **form.service_fields(),  # type: ignore[arg-type]
+                    ),
                 )
-                if "_submit" in request.POST:
-                    services.sop_version_submit(actor=request.user, version=version)
-                    messages.success(request, f"{version} is in review; reviewers were notified.")
-                else:
-                    messages.success(request, f"Saved {version} as a draft.")
             except ApplicationError as exc:
                 show_application_error(form, exc)
             else:
@@ -184,17 +198,15 @@ def version_edit(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         form = VersionForm(request.POST)
         if form.is_valid():
             try:
-                version = services.sop_version_edit(
-                    actor=request.user,
-                    version=version,
-                    expected_revision=form.cleaned_data.get("revision") or 0,
-                    **form.service_fields(),  # type: ignore[arg-type]
+                version = _save_then_maybe_submit(
+                    request,
+                    lambda: services.sop_version_edit(
+                        actor=request.user,
+                        version=version,
+                        expected_revision=form.cleaned_data.get("revision") or 0,
+                        **form.service_fields(),  # type: ignore[arg-type]
+                    ),
                 )
-                if "_submit" in request.POST:
-                    services.sop_version_submit(actor=request.user, version=version)
-                    messages.success(request, f"{version} is in review; reviewers were notified.")
-                else:
-                    messages.success(request, f"Saved {version}.")
             except EditConflict as exc:
                 show_application_error(form, exc)
                 conflict = SOPVersion.objects.get(pk=version.pk)

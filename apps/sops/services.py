@@ -58,6 +58,16 @@ def _lock_version(version: SOPVersion) -> tuple[SOP, SOPVersion]:
     return sop, locked
 
 
+def _begin_release(actor: Any, version: SOPVersion, transition: Transition, reason: str) -> tuple[SOP, SOPVersion, str]:
+    """Lock, check the release-manager role and the source state, clean the reason (required
+    when the workflow table says so); return the locked SOP and version and the reason."""
+    sop, version = _lock_version(version)
+    if not permissions.can_release(actor, version):
+        raise PermissionDenied(f"Only release managers may {transition.action.replace('rollback', 'roll back')}.")
+    _guard_state(version, transition)
+    return sop, version, clean_reason(reason, required=transition.needs_reason)
+
+
 def _guard_state(version: SOPVersion, transition: Transition) -> None:
     if version.status not in transition.sources:
         allowed = " or ".join(sorted(VersionStatus(s).label.lower() for s in transition.sources))
@@ -349,7 +359,7 @@ def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -
     """
     sop, version = _lock_version(version)
     _guard_review(actor, version, APPROVE)
-    comment = clean_reason(comment, required=False, field="comment")
+    comment = clean_reason(comment, required=APPROVE.needs_reason, field="comment")
     Review.objects.create(
         version=version,
         reviewer=actor,
@@ -391,7 +401,7 @@ def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPV
     """
     sop, version = _lock_version(version)
     _guard_review(actor, version, REJECT)
-    comment = clean_reason(comment, required=True, field="comment")
+    comment = clean_reason(comment, required=REJECT.needs_reason, field="comment")
     Review.objects.create(
         version=version,
         reviewer=actor,
@@ -468,11 +478,7 @@ def sop_version_publish(*, actor: Any, version: SOPVersion, reason: str = "", bu
         PermissionDenied: not a release manager.
         InvalidTransition: the version is not approved.
     """
-    sop, version = _lock_version(version)
-    if not permissions.can_release(actor, version):
-        raise PermissionDenied("Only release managers can publish versions.")
-    _guard_state(version, PUBLISH)
-    reason = clean_reason(reason, required=False)
+    sop, version, reason = _begin_release(actor, version, PUBLISH, reason)
     _make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_PUBLISH)
     if build_bundle:
         bundle_publish(actor=actor, cause=PublicationCause.PUBLISH, reason=reason, version=version)
@@ -488,11 +494,7 @@ def sop_version_rollback(*, actor: Any, version: SOPVersion, reason: str) -> SOP
         PermissionDenied: not a release manager.
         InvalidTransition: the version was never live.
     """
-    sop, version = _lock_version(version)
-    if not permissions.can_release(actor, version):
-        raise PermissionDenied("Only release managers can roll back.")
-    _guard_state(version, ROLLBACK)
-    reason = clean_reason(reason, required=True)
+    sop, version, reason = _begin_release(actor, version, ROLLBACK, reason)
     _make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_ROLLBACK)
     bundle_publish(actor=actor, cause=PublicationCause.ROLLBACK, reason=reason, version=version)
     return version
@@ -507,11 +509,7 @@ def sop_version_retire(*, actor: Any, version: SOPVersion, reason: str) -> SOPVe
         PermissionDenied: not a release manager.
         InvalidTransition: the version is not live.
     """
-    sop, version = _lock_version(version)
-    if not permissions.can_release(actor, version):
-        raise PermissionDenied("Only release managers can retire versions.")
-    _guard_state(version, RETIRE)
-    reason = clean_reason(reason, required=True)
+    sop, version, reason = _begin_release(actor, version, RETIRE, reason)
     before = _version_state(version)
     version.status = VersionStatus.RETIRED
     version.ended_at = timezone.now()

@@ -8,12 +8,12 @@ import json
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions as drf_permissions
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import require_permission
 from apps.sops.api.serializers import VersionSerializer
 from apps.sops.permissions import SCOPE_BRIDGE, SCOPE_PROPOSE
 
@@ -90,13 +90,6 @@ class ProposalView(APIView):
         )
 
 
-class CanViewToolCalls(drf_permissions.BasePermission):
-    message = "Only auditors, release managers and admins may read the tool-call log."
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("agents.view_toolcall"))
-
-
 class ToolCallSerializer(serializers.ModelSerializer):
     class Meta:
         model = ToolCall
@@ -135,7 +128,11 @@ class ToolCallViewSet(viewsets.ReadOnlyModelViewSet):
     """What agents were served: one record per MCP tool call."""
 
     serializer_class = ToolCallSerializer
-    permission_classes = [CanViewToolCalls]
+    permission_classes = [
+        require_permission(
+            "agents.view_toolcall", "Only auditors, release managers and admins may read the tool-call log."
+        )
+    ]
     filterset_class = ToolCallFilter
     queryset = selectors.tool_call_list()
     lookup_field = "call_id"

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from rest_framework import permissions as drf_permissions
 from rest_framework import serializers, viewsets
-from rest_framework.request import Request
+
+from apps.core.api import require_permission
 
 from ..models import AuditAction, AuditEvent
 from ..selectors import audit_event_list
-
-
-class CanViewAudit(drf_permissions.BasePermission):
-    message = "Only auditors, release managers and admins may read the audit trail."
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("audit.view_auditevent"))
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -57,6 +50,10 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit trail, newest first; no endpoint can change it."""
 
     serializer_class = AuditEventSerializer
-    permission_classes = [CanViewAudit]
+    permission_classes = [
+        require_permission(
+            "audit.view_auditevent", "Only auditors, release managers and admins may read the audit trail."
+        )
+    ]
     filterset_class = AuditEventFilter
     queryset = audit_event_list()

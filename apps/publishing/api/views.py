@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions as drf_permissions
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from apps.agents.api.authentication import AgentTokenAuthentication, require_scope
+from apps.core.api import require_permission
 from apps.sops.permissions import SCOPE_BRIDGE
 
 from ..models import Publication
@@ -63,19 +63,14 @@ class PublicationSerializer(serializers.ModelSerializer):
         return str(obj.version) if obj.version_id else None
 
 
-class CanViewPublications(drf_permissions.BasePermission):
-    message = "Only release managers, auditors and admins may read the publication ledger."
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        return bool(
-            request.user and request.user.is_authenticated and request.user.has_perm("publishing.view_publication")
-        )
-
-
 class PublicationViewSet(viewsets.ReadOnlyModelViewSet):
     """Every bundle change: what was made current, by whom, when and why."""
 
     serializer_class = PublicationSerializer
-    permission_classes = [CanViewPublications]
+    permission_classes = [
+        require_permission(
+            "publishing.view_publication", "Only release managers, auditors and admins may read the publication ledger."
+        )
+    ]
     queryset = publication_list()
     filterset_fields = ["target", "cause", "status"]
