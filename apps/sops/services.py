@@ -58,11 +58,17 @@ def _lock_version(version: SOPVersion) -> tuple[SOP, SOPVersion]:
     return sop, locked
 
 
-def _begin_release(actor: Any, version: SOPVersion, transition: Transition, reason: str) -> tuple[SOP, SOPVersion, str]:
+def _begin_release(
+    actor: Any | None, version: SOPVersion, transition: Transition, reason: str
+) -> tuple[SOP, SOPVersion, str]:
     """Lock, check the release-manager role and the source state, clean the reason (required
-    when the workflow table says so); return the locked SOP and version and the reason."""
+    when the workflow table says so); return the locked SOP and version and the reason.
+
+    ``actor=None`` is the system (an operator's command, an automatic decision); it is
+    recorded as such in the audit trail. The web UI and the API always pass a person.
+    """
     sop, version = _lock_version(version)
-    if not permissions.can_release(actor, version):
+    if actor is not None and not permissions.can_release(actor, version):
         raise PermissionDenied(f"Only release managers may {transition.action.replace('rollback', 'roll back')}.")
     _guard_state(version, transition)
     return sop, version, clean_reason(reason, required=transition.needs_reason)

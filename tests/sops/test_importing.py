@@ -133,3 +133,18 @@ def test_import__approver_is_author__whole_import_rolled_back(tmp_path: Path, pe
         )
     assert SOP.objects.count() == 0
     assert current_bundle() is None
+
+
+def test_import__publish_without_publisher__system_publishes_approvals_are_approvers(
+    tmp_path: Path, people: dict[str, Any]
+) -> None:
+    call_command(
+        "import_sops", str(write(tmp_path, [GOOD])), "--author", "author", "--publish", "--approver", "reviewer"
+    )
+    version = SOPVersion.objects.get()
+    assert version.status == "live"
+    assert version.published_by is None
+    assert list(version.reviews.values_list("reviewer__username", flat=True)) == ["reviewer"]
+    publish = AuditEvent.objects.get(action="version.publish")
+    assert (publish.actor, publish.actor_label) == (None, "system")
+    assert AuditEvent.objects.get(action="version.approve").actor == people["reviewer"]

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--approver", action="append", default=[], help="reviewer username (repeat for categories needing more)"
         )
-        parser.add_argument("--publisher", help="release manager who publishes (default: the first approver)")
+        parser.add_argument(
+            "--publisher", help="release manager recorded as publishing (default: the system, on your command)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = get_user_model().objects
@@ -42,7 +44,7 @@ class Command(BaseCommand):
         if options["publish"] and not options["approver"]:
             raise CommandError("--publish needs at least one --approver.")
         approvers = [user(n) for n in options["approver"]]
-        publisher = user(options["publisher"]) if options["publisher"] else (approvers[0] if approvers else None)
+        publisher = user(options["publisher"]) if options["publisher"] else None
         try:
             rows = parse_rows(path.read_text(encoding="utf-8"))
             result = library_import(
