@@ -257,6 +257,7 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         rendered=render_markdown(version.content),
         action_forms=action_forms,
         can_edit="edit" in actions,
+        can_draft=permissions.can_draft(request.user, version.sop),
         reviews=list(version.reviews.all()),
         trail=[
             e

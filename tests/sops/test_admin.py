@@ -234,3 +234,22 @@ def test_token_issue__shown_once(people: dict[str, Any], db: Any) -> None:
     listing = client.get("/admin/agents/agenttoken/").content.decode()
     assert raw not in listing
     assert raw[:12] in listing
+
+
+def test_agent_proposal__owner_starts_a_draft_from_it(live_version: SOPVersion, people: dict[str, Any]) -> None:
+    from apps.agents.services import agent_token_issue, sop_change_propose
+
+    token, _ = agent_token_issue(actor=None, name="bot", scopes=["sop:propose"])
+    proposal = sop_change_propose(
+        token=token,
+        category="billing",
+        sop_key="refund_policy",
+        content="## Agent text",
+        rationale="Customers ask about gift cards",
+    )
+    client = login(people["author"])
+    page = client.get(f"/admin/sops/sopversion/{proposal.pk}/change/").content.decode()
+    assert f"?from={proposal.pk}" in page
+    assert "proposed by an agent" in page
+    editor = client.get(f"/admin/sops/sop/{live_version.sop_id}/draft/?from={proposal.pk}")
+    assert editor.context["form"].initial["content"] == "## Agent text"
