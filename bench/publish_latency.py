@@ -2,7 +2,7 @@
 
 Through the REST API as people would: an author drafts and submits a new version of
 ``technical_support/password_reset``, a reviewer approves, the release manager publishes; the
-clock starts when the publish response arrives and stops when the bridge answers
+clock starts when the publish response (``immediate``: 100 % at once, no staged rollout) arrives and stops when the bridge answers
 ``get_specific_sop`` with the new version number (polled every 5 ms over MCP).
 
     python bench/publish_latency.py [--samples 40]
@@ -68,7 +68,9 @@ def main() -> None:
             vid = created["id"]
             api.post(f"/versions/{vid}/submit/", headers=as_("author")).raise_for_status()
             api.post(f"/versions/{vid}/approve/", headers=as_("reviewer"), json={"comment": "ok"}).raise_for_status()
-            api.post(f"/versions/{vid}/publish/", headers=as_("release"), json={"reason": "bench"}).raise_for_status()
+            api.post(
+                f"/versions/{vid}/publish/", headers=as_("release"), json={"reason": "bench", "immediate": True}
+            ).raise_for_status()
             published = time.perf_counter()
             while served_version() != created["number"]:
                 time.sleep(0.005)

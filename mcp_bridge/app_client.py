@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx2
 
 from .bundle_format import BundleError
+
+logger = logging.getLogger(__name__)
 
 
 class AppUnavailable(Exception):
@@ -64,18 +67,25 @@ class AppClient:
             raise AppUnavailable(f"credentials refused: HTTP {response.status_code} (check SOPGOV_BRIDGE_TOKEN)")
         return response.headers.get("etag", "").strip('"'), json.loads(response.content)
 
-    async def post_tool_calls(self, bridge_id: str, calls: list[dict[str, Any]]) -> int:
-        """Send tool-call records; return how many the app stored as new.
+    async def post_telemetry(self, bridge_id: str, records: list[dict[str, Any]]) -> int:
+        """Send tool-call and outcome records (``kind`` ``call`` / ``outcome``); return how many the
+        app stored as new. Records the app rejects as malformed are logged and not re-sent.
 
         Raises:
             AppUnavailable: not delivered (the caller keeps the records).
         """
-        response = await self._request(
-            "POST", "/api/v1/bridge/tool-calls/", json={"bridge_id": bridge_id, "calls": calls}
-        )
+        body = {
+            "bridge_id": bridge_id,
+            "calls": [r for r in records if r.get("kind", "call") == "call"],
+            "outcomes": [r for r in records if r.get("kind") == "outcome"],
+        }
+        response = await self._request("POST", "/api/v1/bridge/telemetry/", json=body)
         if response.status_code != 200:
-            raise AppUnavailable(f"tool calls refused: HTTP {response.status_code} {response.text[:200]}")
-        return int(response.json().get("stored", 0))
+            raise AppUnavailable(f"telemetry refused: HTTP {response.status_code} {response.text[:200]}")
+        data = response.json()
+        for rejected in data.get("rejected", []):
+            logger.error("the app rejected a telemetry record: %s", rejected)
+        return int(data.get("stored", 0))
 
     async def propose(self, agent_token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Post an agent's proposal with the agent's own token; return ``(status, body)``."""

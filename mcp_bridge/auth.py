@@ -17,6 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 SCOPE_READ = "sop:read"
 SCOPE_PROPOSE = "sop:propose"
+SCOPE_REPORT = "sop:report"
+
+SESSION_HEADERS = (b"mcp-session-id", b"x-amzn-bedrock-agentcore-runtime-session-id")
+"""Headers that name the conversation when a tool call gives no ``routing_key``: the MCP
+session id, and the session id AgentCore Runtime passes to the container."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Caller:
 
 
 current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("current_caller", default=None)
+session_routing_key: contextvars.ContextVar[str] = contextvars.ContextVar("session_routing_key", default="")
 
 
 class Credentials:
@@ -76,10 +82,12 @@ class BearerAuthMiddleware:
             await self.app(scope, receive, send)
             return
         header = b""
+        session = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
                 header = value
-                break
+            elif name in SESSION_HEADERS and not session:
+                session = value
         caller = None
         if header[:7].lower() == b"bearer ":
             caller = self.credentials.current.authenticate(header[7:].strip().decode("latin-1"))
@@ -90,7 +98,9 @@ class BearerAuthMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         token = current_caller.set(caller)
+        session_token = session_routing_key.set(session.decode("latin-1")[:200])
         try:
             await self.app(scope, receive, send)
         finally:
+            session_routing_key.reset(session_token)
             current_caller.reset(token)

@@ -5,10 +5,16 @@ Written by the app (``apps.publishing``), read and verified by the bridge. Shape
     {
       "format": "sopgov.bundle/1",
       "categories": [{"slug": "billing", "name": "Billing", "description": "..."}],
-      "sops": [{"category": "billing", "key": "refund_policy", "title": "...",
+      "sops": [{"category": "billing", "key": "refund_policy", "title": "...", "salt": "9f0c…",
                 "summary": "...", "example_questions": ["..."], "version": 3,
-                "version_id": 17, "content": "...markdown...", "content_sha256": "..."}]
+                "version_id": 17, "content": "...markdown...", "content_sha256": "...",
+                "canary": {"version": 4, "version_id": 21, "summary": "...", "example_questions": [],
+                           "content": "...", "content_sha256": "...", "percentage": 10}}]
     }
+
+Each entry is the SOP's stable (live) version; ``canary`` is present while a rollout serves a
+candidate to ``percentage`` % of conversations (``bucketing``). ``salt`` seeds the SOP's
+bucketing. Bridges that predate ``canary`` ignore it and serve stable, which is safe.
 
 Lists are sorted (categories by slug, SOPs by category then key). The bundle's id is the hex
 sha256 of its canonical encoding: JSON with sorted keys, no insignificant whitespace, UTF-8,
@@ -65,6 +71,15 @@ def parse_and_verify(raw: bytes, expected_sha256: str | None = None) -> dict[str
         missing = {"category", "key", "title", "summary", "content", "content_sha256", "version"} - set(entry)
         if missing:
             raise BundleError(f"SOP entry lacks {sorted(missing)}")
-        if hashlib.sha256(entry["content"].encode("utf-8")).hexdigest() != entry["content_sha256"]:
-            raise BundleError(f"content hash mismatch for {entry['category']}/{entry['key']}")
+        versions = [entry] + ([entry["canary"]] if isinstance(entry.get("canary"), dict) else [])
+        for version in versions:
+            if hashlib.sha256(str(version.get("content", "")).encode("utf-8")).hexdigest() != version.get(
+                "content_sha256"
+            ):
+                raise BundleError(
+                    f"content hash mismatch for {entry['category']}/{entry['key']} v{version.get('version')}"
+                )
+        canary = entry.get("canary")
+        if canary is not None and not (isinstance(canary.get("percentage"), int) and 0 <= canary["percentage"] <= 100):
+            raise BundleError(f"canary of {entry['category']}/{entry['key']} has no valid percentage")
     return payload

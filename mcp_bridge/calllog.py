@@ -1,4 +1,5 @@
-"""The tool-call log: one record per MCP tool call, shipped to the app in batches.
+"""Telemetry: one record per MCP tool call, and the outcomes agents report, shipped to the app
+in batches.
 
 Records are buffered in memory and sent every ``flush_seconds``. When the app is unreachable
 they are appended to ``<cache>/calls.jsonl`` and sent once it answers again, oldest first, so
@@ -46,9 +47,11 @@ def make_record(
     is_error: bool = False,
     error: str = "",
     routing_key: str = "",
+    bucket: int | None = None,
 ) -> dict[str, Any]:
-    """Return one tool-call record in the shape ``POST /api/v1/bridge/tool-calls/`` takes."""
+    """Return one tool-call record in the shape ``POST /api/v1/bridge/telemetry/`` takes."""
     return {
+        "kind": "call",
         "call_id": str(uuid.uuid4()),
         "called_at": datetime.now(UTC).isoformat(),
         "tool": tool,
@@ -63,6 +66,25 @@ def make_record(
         "latency_ms": round(latency_ms, 3),
         "is_error": is_error,
         "error": error[:500],
+        "bucket": bucket,
+        "variant": getattr(served, "variant", "") if served is not None else "",
+    }
+
+
+def make_outcome(
+    *, category: str, sop_key: str, version: int, routing_key: str, outcome: str, reporter: str
+) -> dict[str, Any]:
+    """Return one outcome record (``report_sop_outcome``) for the telemetry batch."""
+    return {
+        "kind": "outcome",
+        "outcome_id": str(uuid.uuid4()),
+        "recorded_at": datetime.now(UTC).isoformat(),
+        "category": category,
+        "sop_key": sop_key,
+        "version": version,
+        "routing_key": routing_key,
+        "outcome": outcome,
+        "reporter": reporter,
     }
 
 
@@ -136,7 +158,7 @@ class CallLog:
         try:
             for start in range(0, len(pending), BATCH_SIZE):
                 batch = pending[start : start + BATCH_SIZE]
-                await client.post_tool_calls(bridge_id, batch)
+                await client.post_telemetry(bridge_id, batch)
                 delivered += len(batch)
         except AppUnavailable as exc:
             self._spool(pending[delivered:])

@@ -22,15 +22,26 @@ MAX_QUESTION_CHARS = 4000
 MAX_NAME_CHARS = 200
 
 
+OUTCOMES = ("resolved", "escalated", "complaint", "error")
+MAX_ROUTING_KEY_CHARS = 200
+
+
 @dataclass(frozen=True)
 class Reply:
-    """A tool's answer: ``payload`` (a JSON object or list), whether it is an error, and the SOP
-    version served (for the tool-call log)."""
+    """A tool's answer: ``payload`` (a JSON object or list), whether it is an error, the SOP
+    version served and the conversation's bucket (for the tool-call log)."""
 
     payload: Any
     is_error: bool = False
     served: LiveSOP | None = None
     error: str = ""
+    bucket: int | None = None
+
+
+def _check_routing_key(routing_key: Any) -> Reply | None:
+    if routing_key is not None and (not isinstance(routing_key, str) or len(routing_key) > MAX_ROUTING_KEY_CHARS):
+        return invalid_arguments(f"'routing_key' must be a string of at most {MAX_ROUTING_KEY_CHARS} characters.")
+    return None
 
 
 def invalid_arguments(detail: str) -> Reply:
@@ -54,8 +65,12 @@ def list_categories(library: Library) -> Reply:
     return Reply(list(library.categories))
 
 
-def specific_sop(library: Library, category: Any, sop_key: Any) -> Reply:
-    """Return the live SOP ``category/sop_key``, or an error listing what exists."""
+def specific_sop(library: Library, category: Any, sop_key: Any, routing_key: str | None = None) -> Reply:
+    """Return the SOP ``category/sop_key`` as served to the conversation ``routing_key`` (stable,
+    or the canary during a rollout), or an error listing what exists."""
+    bad_key = _check_routing_key(routing_key)
+    if bad_key is not None:
+        return bad_key
     for name, value in (("category", category), ("sop_key", sop_key)):
         if not isinstance(value, str) or not value.strip():
             return invalid_arguments(f"'{name}' must be a non-empty string.")
@@ -74,22 +89,27 @@ def specific_sop(library: Library, category: Any, sop_key: Any) -> Reply:
             is_error=True,
             error="SOP key not found",
         )
-    return Reply(_sop_payload(sop), served=sop)
+    served, bucket = library.resolve(sop, routing_key)
+    return Reply(_sop_payload(served), served=served, bucket=bucket)
 
 
-def sop_for_question(library: Library, question: Any) -> Reply:
-    """Route ``question`` to the live SOP that answers it (``routing.Router.route``).
+def sop_for_question(library: Library, question: Any, routing_key: str | None = None) -> Reply:
+    """Route ``question`` to the live SOP that answers it (``routing.Router.route``), served as
+    the conversation ``routing_key`` is served it (stable or canary).
 
     Returns the SOP with up to two alternatives, or the category's SOPs when several apply
     equally, or ``category: "general"`` when nothing fits.
     """
+    bad_key = _check_routing_key(routing_key)
+    if bad_key is not None:
+        return bad_key
     if not isinstance(question, str) or not question.strip():
         return invalid_arguments("'question' must be a non-empty string: the customer's question.")
     if len(question) > MAX_QUESTION_CHARS:
         return invalid_arguments(f"'question' is longer than {MAX_QUESTION_CHARS} characters.")
     decision = library.router.route(question)
     if decision.kind == "sop" and decision.best is not None:
-        sop = library.sops[decision.best.index]
+        sop, bucket = library.resolve(library.sops[decision.best.index], routing_key)
         payload = _sop_payload(sop)
         payload["confidence"] = round(decision.best.coverage, 3)
         payload["alternatives"] = [
@@ -100,7 +120,7 @@ def sop_for_question(library: Library, question: Any) -> Reply:
             }
             for r in decision.ranked[1:3]
         ]
-        return Reply(payload, served=sop)
+        return Reply(payload, served=sop, bucket=bucket)
     if decision.kind == "category" and decision.category is not None:
         candidates = [
             library.sops[r.index] for r in decision.ranked if library.sops[r.index].category == decision.category
@@ -123,3 +143,35 @@ def sop_for_question(library: Library, question: Any) -> Reply:
             }
         )
     return Reply({"category": "general", "sop_content": NO_SOP_TEXT})
+
+
+def outcome_report(
+    library: Library, routing_key: Any, category: Any, sop_key: Any, outcome: Any, version: Any = None
+) -> Reply:
+    """Check an outcome report and say which version it counts for; the bridge then ships it.
+
+    Without ``version``, the version the conversation is served now is assumed (sticky
+    bucketing: the one it was served). Unknown SOPs get the same errors as ``specific_sop``.
+    """
+    if not isinstance(routing_key, str) or not routing_key.strip():
+        return invalid_arguments("'routing_key' must be the conversation id (a non-empty string).")
+    if outcome not in OUTCOMES:
+        return invalid_arguments(f"'outcome' must be one of {', '.join(OUTCOMES)}.")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        return invalid_arguments("'version' must be a positive integer when given.")
+    found = specific_sop(library, category, sop_key, routing_key)
+    if found.is_error or found.served is None:
+        return found
+    number = version if version is not None else found.served.version
+    return Reply(
+        {
+            "status": "recorded",
+            "category": category,
+            "sop_key": sop_key,
+            "version": number,
+            "outcome": outcome,
+            "bucket": found.bucket,
+        },
+        served=found.served if number == found.served.version else None,
+        bucket=found.bucket,
+    )

@@ -27,8 +27,8 @@ from starlette.responses import JSONResponse
 
 from . import replies
 from .app_client import AppUnavailable
-from .auth import SCOPE_PROPOSE, SCOPE_READ, BearerAuthMiddleware, current_caller
-from .calllog import make_record
+from .auth import SCOPE_PROPOSE, SCOPE_READ, SCOPE_REPORT, BearerAuthMiddleware, current_caller, session_routing_key
+from .calllog import make_outcome, make_record
 from .replies import Reply
 from .state import BridgeState
 
@@ -45,7 +45,12 @@ TOOL_SCOPES = {
     "get_sop_for_question": SCOPE_READ,
     "get_specific_sop": SCOPE_READ,
     "propose_sop_change": SCOPE_PROPOSE,
+    "report_sop_outcome": SCOPE_REPORT,
 }
+ROUTING_KEY_HELP = (
+    " Pass routing_key (the conversation id) so the whole conversation is served the same version "
+    "during a staged rollout; without it the MCP session id is used, else the stable version."
+)
 MAX_PROPOSAL_CHARS = 200_000
 
 
@@ -57,6 +62,8 @@ def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
             "sop": reply.served.slug,
             "version": reply.served.version,
             "content_sha256": reply.served.content_sha256,
+            "variant": reply.served.variant,
+            "bucket": reply.bucket,
         }
     if reply.error:
         meta["sopgov/error"] = reply.error
@@ -118,22 +125,50 @@ def build_mcp(state: BridgeState) -> SOPServer:
             "question in the customer's words. Returns {category, sop_key, sop_content, title, version, "
             "content_sha256, confidence, alternatives}; or {category, sop_list, sop_content} when several "
             "SOPs may apply (pick one with get_specific_sop); or {category: 'general'} when no SOP fits."
+            + ROUTING_KEY_HELP
         )
     )
-    def get_sop_for_question(question: str) -> CallToolResult:
+    def get_sop_for_question(question: str, routing_key: str | None = None) -> CallToolResult:
         library = state.library
-        return _result(replies.sop_for_question(library, question), library.sha256)
+        return _result(replies.sop_for_question(library, question, _key(routing_key)), library.sha256)
 
     @mcp.tool(
         description=(
             "Get one approved SOP by category and key, e.g. category 'billing', sop_key 'refund_policy'. "
             "Returns {category, sop_key, sop_content, title, version, content_sha256}; an unknown category "
-            "or key is an error listing available_categories or available_sops."
+            "or key is an error listing available_categories or available_sops." + ROUTING_KEY_HELP
         )
     )
-    def get_specific_sop(category: str, sop_key: str) -> CallToolResult:
+    def get_specific_sop(category: str, sop_key: str, routing_key: str | None = None) -> CallToolResult:
         library = state.library
-        return _result(replies.specific_sop(library, category, sop_key), library.sha256)
+        return _result(replies.specific_sop(library, category, sop_key, _key(routing_key)), library.sha256)
+
+    @mcp.tool(
+        description=(
+            "Report how a conversation that followed an SOP ended: outcome 'resolved', 'escalated', 'complaint' "
+            "or 'error'. Give the conversation's routing_key and the SOP's category and sop_key; version is "
+            "optional (default: the version this conversation is served). Staged rollouts advance or roll "
+            "back on these reports."
+        )
+    )
+    def report_sop_outcome(
+        routing_key: str, category: str, sop_key: str, outcome: str, version: int | None = None
+    ) -> CallToolResult:
+        library = state.library
+        caller = current_caller.get()
+        reply = replies.outcome_report(library, routing_key, category, sop_key, outcome, version)
+        if not reply.is_error:
+            state.calls.add(
+                make_outcome(
+                    category=category,
+                    sop_key=sop_key,
+                    version=reply.payload["version"],
+                    routing_key=routing_key,
+                    outcome=outcome,
+                    reporter=caller.name if caller else "",
+                )
+            )
+        return _result(reply, library.sha256)
 
     @mcp.tool(
         description=(
@@ -203,14 +238,21 @@ def build_mcp(state: BridgeState) -> SOPServer:
         description="The live Markdown of the SOP category/key.",
     )
     def sop_resource(category: str, key: str) -> str:
-        sop = state.library.get(category, key)
+        library = state.library
+        sop = library.get(category, key)
         if sop is None:
             from mcp.server.mcpserver.exceptions import ResourceError
 
             raise ResourceError(f"No live SOP {category}/{key}.")
-        return sop.content
+        served, _ = library.resolve(sop, session_routing_key.get())
+        return served.content
 
     return mcp
+
+
+def _key(routing_key: str | None) -> str | None:
+    """Return the conversation's routing key: the argument, else the session header, else None."""
+    return routing_key if routing_key is not None else (session_routing_key.get() or None)
 
 
 class CallLogMiddleware:
@@ -243,6 +285,7 @@ class CallLogMiddleware:
         finally:
             meta, is_error, text = _result_fields(result)
             served = meta.get("sopgov/served")
+            routing_key = arguments.get("routing_key") if isinstance(arguments, dict) else None
             self.state.calls.add(
                 make_record(
                     tool=tool,
@@ -253,6 +296,8 @@ class CallLogMiddleware:
                     served=_Served(served) if served else None,
                     is_error=is_error or bool(error),
                     error=(error or meta.get("sopgov/error", "") or text) if (is_error or error) else "",
+                    routing_key=(routing_key if isinstance(routing_key, str) else "") or session_routing_key.get(),
+                    bucket=served.get("bucket") if served else None,
                 )
             )
 
@@ -277,6 +322,7 @@ class _Served:
         self.slug = served["sop"]
         self.version = served["version"]
         self.content_sha256 = served["content_sha256"]
+        self.variant = served.get("variant", "")
 
 
 class BridgeApp:

@@ -6,10 +6,11 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.agents.api.views import CredentialsView, ProposalView, ToolCallIngestView, ToolCallViewSet
+from apps.agents.api.views import CredentialsView, ProposalView, TelemetryView, ToolCallViewSet
 from apps.audit.api.views import AuditEventViewSet
 from apps.core.views import TokenView, healthz
 from apps.publishing.api.views import CurrentBundleView, PublicationViewSet
+from apps.rollouts.api.views import OutcomeView, RolloutPlanViewSet, RolloutViewSet
 from apps.sops.api.views import CategoryViewSet, SOPViewSet, VersionViewSet
 
 router = DefaultRouter()
@@ -19,12 +20,15 @@ router.register("versions", VersionViewSet, basename="version")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tool-calls", ToolCallViewSet, basename="toolcall")
 router.register("publications", PublicationViewSet, basename="publication")
+router.register("rollouts", RolloutViewSet, basename="rollout")
+router.register("rollout-plans", RolloutPlanViewSet, basename="rolloutplan")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("bridge/bundle/", CurrentBundleView.as_view(), name="bridge-bundle"),
     path("bridge/credentials/", CredentialsView.as_view(), name="bridge-credentials"),
-    path("bridge/tool-calls/", ToolCallIngestView.as_view(), name="bridge-tool-calls"),
+    path("bridge/telemetry/", TelemetryView.as_view(), name="bridge-telemetry"),
+    path("outcomes/", OutcomeView.as_view(), name="outcomes"),
     path("agent/proposals/", ProposalView.as_view(), name="agent-proposals"),
     path("", include(router.urls)),
 ]

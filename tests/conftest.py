@@ -63,6 +63,12 @@ def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
                     version = services.sop_version_approve(actor=people[name], version=version, comment="ok")
         elif version.status == "approved":
             version = services.sop_version_publish(actor=people["release"], version=version, reason="go")
+            if version.status == "canary":  # a live version existed: a rollout started; finish it
+                from apps.rollouts.selectors import active_rollout
+                from apps.rollouts.services import rollout_complete
+
+                rollout_complete(actor=people["release"], rollout=active_rollout(version.sop), reason="done")
+                version.refresh_from_db()
     return version
 
 

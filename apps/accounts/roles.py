@@ -19,6 +19,20 @@ _READ = [
     "sops.view_sop",
     "sops.view_sopversion",
     "sops.view_review",
+    "rollouts.view_rollout",
+    "rollouts.view_rolloutplan",
+    "rollouts.view_planstage",
+    "rollouts.view_gaterule",
+]
+_PLAN_EDIT = [
+    "rollouts.add_rolloutplan",
+    "rollouts.change_rolloutplan",
+    "rollouts.add_planstage",
+    "rollouts.change_planstage",
+    "rollouts.delete_planstage",
+    "rollouts.add_gaterule",
+    "rollouts.change_gaterule",
+    "rollouts.delete_gaterule",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -32,7 +46,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     REVIEWER: _READ + ["sops.review_sopversion"],
     RELEASE_MANAGER: _READ
+    + _PLAN_EDIT
     + [
+        "rollouts.view_outcome",
         "sops.publish_sopversion",
         "publishing.view_bundle",
         "publishing.view_publication",
@@ -41,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     AUDITOR: _READ
     + [
+        "rollouts.view_outcome",
         "audit.view_auditevent",
         "publishing.view_bundle",
         "publishing.view_publication",
@@ -48,7 +65,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "agents.view_agenttoken",
     ],
     ADMIN: _READ
+    + _PLAN_EDIT
     + [
+        "rollouts.view_outcome",
         "sops.add_category",
         "sops.change_category",
         "sops.add_sop",

@@ -67,6 +67,8 @@ class ToolCall(models.Model):
     latency_ms = models.FloatField()
     is_error = models.BooleanField(default=False)
     error = models.CharField(max_length=500, blank=True)
+    bucket = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The conversation's bucket (1..100).")
+    variant = models.CharField(max_length=8, blank=True, help_text="stable or canary, when an SOP was served.")
 
     class Meta:
         ordering = ["-called_at"]

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
@@ -20,11 +17,10 @@ from apps.sops.models import SOPVersion, VersionOrigin, VersionStatus
 from apps.sops.selectors import sop_get
 from apps.sops.services import sop_version_create
 
-from .models import AgentToken, ToolCall
+from .models import AgentToken
 from .tokens import generate_token, hash_token
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-MAX_CALLS_PER_BATCH = 5000
 
 
 @transaction.atomic
@@ -118,65 +114,6 @@ def agent_token_authenticate(raw: str) -> AgentToken | None:
         return None
     token = AgentToken.objects.select_related("user").filter(token_sha256=hash_token(raw)).first()
     return token if token is not None and token.is_active else None
-
-
-def _parse_call(item: Any, bridge_id: str, token_names: dict[int, str]) -> ToolCall:
-    if not isinstance(item, dict):
-        raise InvalidInput("Each tool call must be an object.")
-    try:
-        called_at = parse_datetime(str(item["called_at"]))
-        if called_at is None:
-            raise ValueError("called_at is not an ISO 8601 date-time")
-        token_id = item.get("token_id")
-        return ToolCall(
-            call_id=uuid.UUID(str(item["call_id"])),
-            called_at=called_at,
-            bridge_id=bridge_id[:100],
-            tool=str(item["tool"])[:64],
-            agent_token_id=token_id if token_id in token_names else None,
-            agent_name=str(item.get("agent_name") or "")[:100],
-            routing_key=str(item.get("routing_key") or "")[:200],
-            arguments_sha256=str(item["arguments_sha256"])[:64],
-            sop_slug=str(item.get("sop_slug") or "")[:170],
-            version_number=item.get("version") if isinstance(item.get("version"), int) else None,
-            content_sha256=str(item.get("content_sha256") or "")[:64],
-            bundle_sha256=str(item.get("bundle_sha256") or "")[:64],
-            latency_ms=float(item["latency_ms"]),
-            is_error=bool(item.get("is_error", False)),
-            error=str(item.get("error") or "")[:500],
-        )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise InvalidInput(f"Malformed tool call record: {exc}") from exc
-
-
-def tool_calls_record(*, bridge_id: str, calls: list[Any]) -> int:
-    """Store a batch of tool calls a bridge served; return how many were new.
-
-    Records already stored (same ``call_id``) are skipped, so re-sending a batch is safe.
-    Each agent token's ``last_used_at`` moves to its latest call.
-
-    Raises:
-        InvalidInput: not a list, more than 5,000 records, or a malformed record (nothing stored).
-    """
-    if not isinstance(calls, list):
-        raise InvalidInput("'calls' must be a list.")
-    if len(calls) > MAX_CALLS_PER_BATCH:
-        raise InvalidInput(f"At most {MAX_CALLS_PER_BATCH} calls per batch.")
-    ids = {c["token_id"] for c in calls if isinstance(c, dict) and isinstance(c.get("token_id"), int)}
-    token_names = dict(AgentToken.objects.filter(pk__in=ids).values_list("pk", "name"))
-    rows = [_parse_call(c, bridge_id, token_names) for c in calls]
-    with transaction.atomic():
-        known = set(ToolCall.objects.filter(call_id__in=[r.call_id for r in rows]).values_list("call_id", flat=True))
-        new_rows = [r for r in rows if r.call_id not in known]
-        ToolCall.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
-        latest: dict[int, datetime] = {}
-        for row in rows:
-            if row.agent_token_id is not None:
-                seen = latest.get(row.agent_token_id)
-                latest[row.agent_token_id] = row.called_at if seen is None else max(seen, row.called_at)
-        for token_id, when in latest.items():
-            AgentToken.objects.filter(pk=token_id).exclude(last_used_at__gte=when).update(last_used_at=when)
-    return len(new_rows)
 
 
 @transaction.atomic

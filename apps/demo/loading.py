@@ -36,7 +36,7 @@ DEMO_CATEGORIES = [
     ("banking", "Banking", "Card, transfer and account procedures (one per Banking77 intent).", 1),
 ]
 DEMO_TOKENS = {
-    "demo-agent": ("SOPGOV_AGENT_TOKEN", ["sop:read", "sop:propose"]),
+    "demo-agent": ("SOPGOV_AGENT_TOKEN", ["sop:read", "sop:propose", "sop:report"]),
     "bridge": ("SOPGOV_BRIDGE_TOKEN", ["bridge:sync"]),
 }
 

@@ -54,6 +54,11 @@ class PublicationCause(models.TextChoices):
     RETIRE = "retire", "Retire"
     IMPORT = "import", "Import"
     REBUILD = "rebuild", "Rebuild"
+    ROLLOUT_START = "rollout_start", "Rollout started"
+    ROLLOUT_STEP = "rollout_step", "Rollout stage"
+    ROLLOUT_COMPLETE = "rollout_complete", "Rollout completed"
+    ROLLOUT_ABORT = "rollout_abort", "Rollout aborted"
+    ROLLOUT_ROLLBACK = "rollout_rollback", "Rollout rolled back"
 
 
 class Publication(models.Model):
@@ -66,7 +71,7 @@ class Publication(models.Model):
     bundle = models.ForeignKey(Bundle, on_delete=models.PROTECT, related_name="publications")
     previous_bundle = models.ForeignKey(Bundle, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     target = models.CharField(max_length=64, default="local")
-    cause = models.CharField(max_length=16, choices=PublicationCause.choices)
+    cause = models.CharField(max_length=20, choices=PublicationCause.choices)
     version = models.ForeignKey(
         "sops.SOPVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="publications"
     )

@@ -16,6 +16,7 @@ def bundle_payload_from_live_versions() -> dict[str, Any]:
 
     Runs two queries; categories appear only when at least one of their SOPs is live.
     """
+    from apps.rollouts.models import ACTIVE_STATES, Rollout
     from mcp_bridge.bundle_format import BUNDLE_FORMAT
 
     versions = (
@@ -23,6 +24,9 @@ def bundle_payload_from_live_versions() -> dict[str, Any]:
         .select_related("sop", "sop__category")
         .order_by("sop__category__slug", "sop__key")
     )
+    rollouts = {
+        r.sop_id: r for r in Rollout.objects.filter(state__in=ACTIVE_STATES).select_related("candidate_version")
+    }
     sops: list[dict[str, Any]] = []
     categories: dict[str, dict[str, str]] = {}
     for v in versions:
@@ -30,20 +34,29 @@ def bundle_payload_from_live_versions() -> dict[str, Any]:
         categories.setdefault(
             category.slug, {"slug": category.slug, "name": category.name, "description": category.description}
         )
-        sops.append(
-            {
-                "category": category.slug,
-                "key": v.sop.key,
-                "title": v.sop.title,
-                "summary": v.summary,
-                "example_questions": list(v.example_questions),
-                "version": v.number,
-                "version_id": v.pk,
-                "content": v.content,
-                "content_sha256": v.content_sha256,
-            }
-        )
+        entry = {
+            "category": category.slug,
+            "key": v.sop.key,
+            "title": v.sop.title,
+            "salt": v.sop.salt,
+            **_version_fields(v),
+        }
+        rollout = rollouts.get(v.sop_id)
+        if rollout is not None:
+            entry["canary"] = {**_version_fields(rollout.candidate_version), "percentage": rollout.percentage}
+        sops.append(entry)
     return {"format": BUNDLE_FORMAT, "categories": list(categories.values()), "sops": sops}
+
+
+def _version_fields(v: SOPVersion) -> dict[str, Any]:
+    return {
+        "summary": v.summary,
+        "example_questions": list(v.example_questions),
+        "version": v.number,
+        "version_id": v.pk,
+        "content": v.content,
+        "content_sha256": v.content_sha256,
+    }
 
 
 def current_bundle_sha256() -> str | None:

@@ -89,6 +89,8 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
             else:
                 messages.success(request, "Saved the SOP's details.")
                 return redirect(_sop_url(sop))
+    from apps.rollouts.selectors import active_rollout
+
     versions = list(selectors.version_list().filter(sop=sop).order_by("-number"))
     live = next((v for v in versions if v.status == "live"), None)
     context = _context(
@@ -101,6 +103,7 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
         can_change=can_change,
         can_draft=permissions.can_draft(request.user, sop),
         trail=sop_trail(sop.slug),
+        rollout=active_rollout(sop),
         title=f"{sop.slug} — {sop.title}",
         original=sop,
     )
@@ -248,9 +251,22 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         if name in ACTION_LABELS
     ]
     live = selectors.live_version(version.sop)
+    from apps.rollouts.selectors import active_rollout, plan_for_category
+
+    rollout = active_rollout(version.sop)
+    plan = plan_for_category(version.sop.category) if live is not None else None
+    for form in action_forms:
+        if form["name"] == "publish" and live is not None:
+            stages = " → ".join(f"{s.percentage} %" for s in plan.stages.all()) if plan else "100 %"
+            form["label"] = "Start rollout"
+            form["help"] = (
+                f"Served to a growing share of conversations ({stages}), advancing while its numbers are healthy."
+            )
+            form["offer_immediate"] = True
     context = _context(
         model_admin,
         request,
+        rollout=rollout,
         version=version,
         sop=version.sop,
         live=live,
@@ -284,6 +300,8 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         kwargs["comment"] = text
     elif action != "submit":
         kwargs["reason"] = text
+    if action == "publish":
+        kwargs["immediate"] = request.POST.get("immediate") == "1"
     try:
         version = services.TRANSITION_SERVICES[action](actor=request.user, version=version, **kwargs)
     except ApplicationError as exc:

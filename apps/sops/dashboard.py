@@ -23,5 +23,9 @@ def dashboard_context(user: Any) -> dict[str, Any]:
         context["ready_to_publish"] = list(selectors.versions_ready_to_publish()[:20])
     if user.has_perm("audit.view_auditevent"):
         context["recent_events"] = list(audit_event_list()[:10])
+    from apps.rollouts.models import ACTIVE_STATES
+    from apps.rollouts.selectors import rollout_list
+
+    context["rollouts"] = list(rollout_list().filter(state__in=ACTIVE_STATES)[:20])
     context["bundle"] = current_bundle()
     return context

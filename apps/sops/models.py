@@ -7,6 +7,7 @@ version per SOP, unique version numbers, one review per reviewer and version.
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
@@ -16,6 +17,11 @@ from simple_history.models import HistoricalRecords
 
 CATEGORY_SLUG_RE = r"^[a-z0-9][a-z0-9_]{0,63}$"
 SOP_KEY_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
+def new_salt() -> str:
+    """Return a random salt for an SOP's canary bucketing (16 hex characters)."""
+    return secrets.token_hex(8)
 
 
 def content_sha256(content: str) -> str:
@@ -38,6 +44,14 @@ class Category(models.Model):
         default=1,
         validators=[MinValueValidator(1)],
         help_text="Approvals a version needs before it may be published (approval policy).",
+    )
+    rollout_plan = models.ForeignKey(
+        "rollouts.RolloutPlan",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="categories",
+        help_text="Stages new versions go through; empty means the default plan.",
     )
     history = HistoricalRecords()
 
@@ -63,6 +77,9 @@ class SOP(models.Model):
     )
     title = models.CharField(max_length=200)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_sops")
+    salt = models.CharField(
+        max_length=32, default=new_salt, editable=False, help_text="Seeds this SOP's canary bucketing."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -88,6 +105,7 @@ class VersionStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     IN_REVIEW = "in_review", "In review"
     APPROVED = "approved", "Approved"
+    CANARY = "canary", "Canary"
     LIVE = "live", "Live"
     SUPERSEDED = "superseded", "Superseded"
     REJECTED = "rejected", "Rejected"
@@ -135,6 +153,7 @@ class SOPVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sop", "number"], name="sopversion_unique_number"),
             models.UniqueConstraint(fields=["sop"], condition=Q(status="live"), name="sopversion_one_live_per_sop"),
+            models.UniqueConstraint(fields=["sop"], condition=Q(status="canary"), name="sopversion_one_canary_per_sop"),
             models.CheckConstraint(condition=Q(number__gte=1), name="sopversion_number_gte_1"),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in VersionStatus]), name="sopversion_status_valid"

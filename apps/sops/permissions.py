@@ -26,8 +26,9 @@ PERM_VIEW_VERSION = "sops.view_sopversion"
 
 SCOPE_READ = "sop:read"
 SCOPE_PROPOSE = "sop:propose"
+SCOPE_REPORT = "sop:report"
 SCOPE_BRIDGE = "bridge:sync"
-AGENT_SCOPES = (SCOPE_READ, SCOPE_PROPOSE, SCOPE_BRIDGE)
+AGENT_SCOPES = (SCOPE_READ, SCOPE_PROPOSE, SCOPE_REPORT, SCOPE_BRIDGE)
 
 
 def can_view(user: Any) -> bool:
@@ -112,6 +113,28 @@ def allowed_actions(user: Any, version: SOPVersion) -> list[str]:
                 continue
         actions.append(action)
     return actions
+
+
+ROLLOUT_CONTROL_STATES = {
+    "advance": ("running",),
+    "pause": ("running",),
+    "resume": ("paused",),
+    "abort": ("running", "paused"),
+    "complete": ("running", "paused"),
+}
+"""Which rollout states each control applies to (the services guard on the same table)."""
+
+
+def can_control_rollout(user: Any, rollout: Any) -> bool:
+    """Return whether ``user`` may advance, pause, resume, abort or complete a rollout (release managers)."""
+    return can_release(user, rollout.candidate_version)
+
+
+def allowed_rollout_controls(user: Any, rollout: Any) -> list[str]:
+    """Return the controls ``user`` may press on ``rollout`` now."""
+    if not can_control_rollout(user, rollout):
+        return []
+    return [name for name, states in ROLLOUT_CONTROL_STATES.items() if rollout.state in states]
 
 
 def agent_has_scope(token: AgentToken, scope: str) -> bool:

@@ -434,8 +434,15 @@ def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPV
     return version
 
 
-def _make_live(*, actor: Any, sop: SOP, version: SOPVersion, reason: str, action: AuditAction) -> SOPVersion | None:
-    """Supersede the SOP's live version (if any) and make ``version`` live; return the old one."""
+def sop_version_make_live(
+    *, actor: Any | None, sop: SOP, version: SOPVersion, reason: str, action: AuditAction
+) -> SOPVersion | None:
+    """Supersede the SOP's live version (if any) and make ``version`` live; return the old one.
+
+    For callers that already hold the SOP's lock and checked permission and state: the release
+    services here and the rollout services (a completed rollout). Writes the audit events; does
+    not publish a bundle.
+    """
     now = timezone.now()
     current = SOPVersion.objects.select_for_update().filter(sop=sop, status=VersionStatus.LIVE).first()
     if current is not None:
@@ -473,22 +480,51 @@ def _make_live(*, actor: Any, sop: SOP, version: SOPVersion, reason: str, action
 
 
 @transaction.atomic
-def sop_version_publish(*, actor: Any, version: SOPVersion, reason: str = "", build_bundle: bool = True) -> SOPVersion:
-    """Make an approved version live for every conversation; the previous live version is
-    superseded and a new bundle is published. Return the version.
+def sop_version_publish(
+    *, actor: Any, version: SOPVersion, reason: str = "", immediate: bool = False, build_bundle: bool = True
+) -> SOPVersion:
+    """Publish an approved version and return it.
+
+    When the SOP already has a live version, a rollout starts (``apps.rollouts``): the version
+    becomes the canary, served to the first stage's share of conversations. When nothing is
+    live, or with ``immediate=True`` (an emergency fix, audited as such), the version goes live
+    for every conversation at once and the previous live version is superseded. Either way a
+    new bundle is published.
 
     ``build_bundle=False`` is for callers that publish many versions in one transaction and
-    then call ``bundle_publish`` once (library imports).
+    then call ``bundle_publish`` once (library imports); it implies ``immediate``.
 
     Raises:
         PermissionDenied: not a release manager.
-        InvalidTransition: the version is not approved.
+        InvalidTransition: the version is not approved, or a rollout of this SOP is running.
     """
     sop, version, reason = _begin_release(actor, version, PUBLISH, reason)
-    _make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_PUBLISH)
+    _refuse_during_rollout(sop, "publish another version")
+    has_live = SOPVersion.objects.filter(sop=sop, status=VersionStatus.LIVE).exists()
+    if has_live and not immediate and build_bundle:
+        from apps.rollouts.services import rollout_start
+
+        rollout_start(actor=actor, sop=sop, candidate=version, reason=reason)
+        return version
+    sop_version_make_live(
+        actor=actor,
+        sop=sop,
+        version=version,
+        reason=reason + (" (immediate)" if immediate and has_live else ""),
+        action=AuditAction.VERSION_PUBLISH,
+    )
     if build_bundle:
         bundle_publish(actor=actor, cause=PublicationCause.PUBLISH, reason=reason, version=version)
     return version
+
+
+def _refuse_during_rollout(sop: SOP, what: str) -> None:
+    """Raise ``InvalidTransition`` if a rollout of ``sop`` is running or paused."""
+    if SOPVersion.objects.filter(sop=sop, status=VersionStatus.CANARY).exists():
+        raise InvalidTransition(
+            f"{sop.slug} has a rollout in progress; complete or abort it before you {what}.",
+            extra={"rollout_active": True},
+        )
 
 
 @transaction.atomic
@@ -501,7 +537,8 @@ def sop_version_rollback(*, actor: Any, version: SOPVersion, reason: str) -> SOP
         InvalidTransition: the version was never live.
     """
     sop, version, reason = _begin_release(actor, version, ROLLBACK, reason)
-    _make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_ROLLBACK)
+    _refuse_during_rollout(sop, "roll back")
+    sop_version_make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_ROLLBACK)
     bundle_publish(actor=actor, cause=PublicationCause.ROLLBACK, reason=reason, version=version)
     return version
 
@@ -516,6 +553,7 @@ def sop_version_retire(*, actor: Any, version: SOPVersion, reason: str) -> SOPVe
         InvalidTransition: the version is not live.
     """
     sop, version, reason = _begin_release(actor, version, RETIRE, reason)
+    _refuse_during_rollout(sop, "retire it")
     before = _version_state(version)
     version.status = VersionStatus.RETIRED
     version.ended_at = timezone.now()

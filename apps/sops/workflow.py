@@ -2,7 +2,9 @@
 
     draft ──submit──► in_review ──approve (enough approvals)──► approved ──publish──► live
                           └──reject──► rejected                               live ──retire──► retired
-    live ──(another version published or rolled back to)──► superseded
+    approved ──publish (an SOP that has a live version)──► canary: a rollout (apps.rollouts)
+    canary ──rollout completes──► live        canary ──rollout aborted / rolled back──► approved
+    live ──(another version made live)──► superseded
     superseded | retired ──rollback──► live
 
 This table is the one place the allowed source states are written down; services guard on it

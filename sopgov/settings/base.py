@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.sops",
     "apps.publishing",
     "apps.agents",
+    "apps.rollouts",
     "apps.demo",
 ]
 
@@ -166,7 +167,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# How often Celery beat checks the gates of active rollouts (seconds).
+SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE: dict = {
+    "rollouts-tick": {"task": "apps.rollouts.tasks.rollouts_tick", "schedule": SOPGOV_ROLLOUT_TICK_SECONDS},
+}
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

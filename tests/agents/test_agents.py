@@ -132,23 +132,45 @@ def _call(**overrides: Any) -> dict[str, Any]:
     return record
 
 
-def test_tool_calls__batch_stored_once_and_last_used_updated(db: Any) -> None:
+def test_telemetry__calls_stored_once_and_last_used_updated(db: Any) -> None:
     token, _ = agent_token_issue(actor=None, name="bot", scopes=["sop:read"])
     _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
-    calls = [_call(token_id=token.pk), _call(token_id=token.pk, called_at="2026-11-21T11:00:00+00:00")]
-    first = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": calls}, format="json")
-    assert first.json() == {"stored": 2}
-    again = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": calls}, format="json")
-    assert again.json() == {"stored": 0}
+    calls = [
+        _call(token_id=token.pk),
+        _call(token_id=token.pk, called_at="2026-11-21T11:00:00+00:00", bucket=7, variant="canary"),
+    ]
+    first = bearer(bridge).post("/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": calls}, format="json")
+    assert first.json() == {"stored": 2, "calls": 2, "outcomes": 0, "rejected": []}
+    again = bearer(bridge).post("/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": calls}, format="json")
+    assert again.json()["stored"] == 0
     assert ToolCall.objects.count() == 2
+    assert ToolCall.objects.get(bucket=7).variant == "canary"
     token.refresh_from_db()
     assert token.last_used_at.isoformat() == "2026-11-21T11:00:00+00:00"
 
 
-def test_tool_calls__malformed__400_nothing_stored(db: Any) -> None:
+def test_telemetry__malformed_records_rejected_others_stored(db: Any) -> None:
     _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
-    bad = [_call(), _call(latency_ms="slow")]
-    response = bearer(bridge).post("/api/v1/bridge/tool-calls/", {"bridge_id": "b1", "calls": bad}, format="json")
+    records = [_call(), _call(latency_ms="slow"), _call(bucket=101), "not an object"]
+    outcomes = [{"category": "billing", "sop_key": "nope", "version": 1, "outcome": "resolved", "routing_key": "c"}]
+    response = bearer(bridge).post(
+        "/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": records, "outcomes": outcomes}, format="json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["calls"], body["outcomes"]) == (1, 0)
+    assert [(r["kind"], r["index"]) for r in body["rejected"]] == [
+        ("call", 1),
+        ("call", 2),
+        ("call", 3),
+        ("outcome", 0),
+    ]
+    assert "latency" in body["rejected"][0]["error"] or "float" in body["rejected"][0]["error"]
+    assert "no version 1 of billing/nope" in body["rejected"][3]["error"]
+    assert ToolCall.objects.count() == 1
+
+
+def test_telemetry__not_lists__400(db: Any) -> None:
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    response = bearer(bridge).post("/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": "x"}, format="json")
     assert response.status_code == 400
-    assert "Malformed" in response.json()["detail"]
-    assert ToolCall.objects.count() == 0

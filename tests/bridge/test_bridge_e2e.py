@@ -34,7 +34,7 @@ def test_regression_scenario__real_mcp__all_steps_pass(
     assert (proposal.sop.slug, proposal.status) == ("product/warranty_information", "draft")
 
 
-def test_publish__served_within_one_second(
+def test_publish_immediately__served_within_one_second(
     live_server: Any, library: dict[str, str], cache_dir: Path, people: dict[str, Any]
 ) -> None:
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
@@ -42,7 +42,7 @@ def test_publish__served_within_one_second(
         candidate = advance(
             draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
         )
-        services.sop_version_publish(actor=people["release"], version=candidate, reason="e2e")
+        services.sop_version_publish(actor=people["release"], version=candidate, reason="e2e", immediate=True)
         published = time.monotonic()
 
         def served_version() -> int | None:

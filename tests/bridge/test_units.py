@@ -216,7 +216,7 @@ class _App:
     def __init__(self, failures: int = 0, hang: bool = False) -> None:
         self.failures, self.hang, self.received = failures, hang, []
 
-    async def post_tool_calls(self, bridge_id: str, calls: list[dict[str, Any]]) -> int:
+    async def post_telemetry(self, bridge_id: str, calls: list[dict[str, Any]]) -> int:
         if self.hang:
             await anyio.sleep(60)
         if self.failures:

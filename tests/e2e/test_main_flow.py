@@ -57,12 +57,18 @@ def test_main_flow__draft_review_publish_serve_audit(
         expect(reviewer.locator("h1 .sopgov-badge")).to_have_text("Approved")
         expect(reviewer.locator("#reviews")).to_contain_text("Clear and correct")
 
-        # The release manager publishes it; the bridge serves it within a second
+        # The release manager starts a rollout (v1 is live), then promotes the canary to everyone;
+        # the bridge serves it within a second
         release = new_page("release")
         release.click(f"#ready-to-publish >> text={sop.slug} v2")
         release.fill("#text-publish", "Ready for all conversations")
         release.click("form[data-action=publish] button")
-        expect(release.locator("h1 .sopgov-badge")).to_have_text("Live")
+        expect(release.locator("h1 .sopgov-badge")).to_have_text("Canary")
+        release.click("#rollout-banner a")
+        expect(release.locator("#rollout-percentage")).to_have_text("5 %")
+        release.fill("#reason-complete", "Reviewed twice; no need to wait")
+        release.click("form[data-control=complete] button")
+        expect(release.locator("#rollout-state")).to_have_text("Completed")
         published = time.monotonic()
         wait_until(
             lambda: (
@@ -88,7 +94,15 @@ def test_main_flow__draft_review_publish_serve_audit(
     auditor = new_page("auditor")
     auditor.click("text=Audit log")
     trail = auditor.locator("#result_list")
-    for label in ("Submitted for review", "Approved", "Published", "Superseded", "Bundle published"):
+    for label in (
+        "Submitted for review",
+        "Approved",
+        "Published",
+        "Rollout started",
+        "Rollout completed",
+        "Superseded",
+        "Bundle published",
+    ):
         expect(trail).to_contain_text(label)
     expect(trail).to_contain_text("reviewer")
     auditor.goto(f"/admin/sops/sopversion/{version.pk}/change/")

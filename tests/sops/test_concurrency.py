@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.publishing.models import Publication
 from apps.publishing.selectors import current_bundle
+from apps.rollouts.models import Rollout
 from apps.sops import services
 from apps.sops.models import SOPVersion, VersionStatus
 from tests.conftest import advance, draft
@@ -68,8 +70,8 @@ def test_same_reviewer_twice_at_once__one_review(people: dict[str, Any]) -> None
     assert version.reviews.count() == 1
 
 
-def test_two_versions_published_at_once__exactly_one_live(people: dict[str, Any]) -> None:
-    # Given two approved versions of the same SOP
+def test_two_versions_published_at_once__one_live_one_canary(people: dict[str, Any]) -> None:
+    # Given two approved versions of an SOP with nothing live yet
     sop = SOPFactory(category=CategoryFactory(slug="billing"), owner=people["author"])
     v1 = advance(draft(sop, people["author"], content="## one"), people, "approved")
     v2 = advance(draft(sop, people["author"], content="## two"), people, "approved")
@@ -79,17 +81,20 @@ def test_two_versions_published_at_once__exactly_one_live(people: dict[str, Any]
         lambda: services.sop_version_publish(actor=people["admin"], version=v2, reason="b"),
     )
     assert not any(isinstance(r, Exception) for r in results), results
-    # Then exactly one is live, the other superseded, and the trail says who replaced whom
+    # Then the first to commit is live and the other starts a rollout from it: one live, one canary
     statuses = dict(SOPVersion.objects.filter(sop=sop).values_list("number", "status"))
-    assert sorted(statuses.values()) == ["live", "superseded"]
+    assert sorted(statuses.values()) == ["canary", "live"]
     live_number = next(n for n, s in statuses.items() if s == "live")
-    supersede = AuditEvent.objects.get(action="version.supersede")
-    assert supersede.data["replaced_by"] == live_number
+    rollout = Rollout.objects.get(sop=sop)
+    assert (rollout.state, rollout.stable_version.number) == ("running", live_number)
     assert AuditEvent.objects.filter(action="version.publish").count() == 2
-    # And the current bundle serves the live one
+    assert AuditEvent.objects.filter(action="rollout.start").count() == 1
+    # And the current bundle serves the live one with the other as its canary
     bundle = current_bundle()
     assert bundle is not None
-    assert f'"version":{live_number}' in bundle.payload
+    payload = json.loads(bundle.payload)
+    assert payload["sops"][0]["version"] == live_number
+    assert payload["sops"][0]["canary"]["percentage"] == 5
     assert Publication.objects.count() == 2
 
 

@@ -19,6 +19,7 @@ from apps.sops.permissions import SCOPE_BRIDGE, SCOPE_PROPOSE
 
 from .. import selectors, services
 from ..models import AgentToken, ToolCall
+from ..telemetry import telemetry_record
 from .authentication import AgentTokenAuthentication, require_scope
 
 
@@ -41,28 +42,44 @@ class CredentialsView(APIView):
         return HttpResponse(raw, content_type="application/json", headers={"ETag": f'"{etag}"'})
 
 
-class ToolCallBatchSerializer(serializers.Serializer):
+class TelemetrySerializer(serializers.Serializer):
     bridge_id = serializers.CharField(max_length=100)
-    calls = serializers.ListField(child=serializers.DictField(), allow_empty=True)
+    calls = serializers.ListField(child=serializers.JSONField(), allow_empty=True, required=False, default=list)
+    outcomes = serializers.ListField(child=serializers.JSONField(), allow_empty=True, required=False, default=list)
 
 
-class ToolCallIngestView(APIView):
-    """Bridges post the tool calls they served, in batches; re-sent batches are stored once."""
+class TelemetryView(APIView):
+    """Bridges post the tool calls they served and the outcomes agents reported, in batches.
+    Re-sent records are stored once; malformed records are rejected one by one."""
 
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [require_scope(SCOPE_BRIDGE)]
 
     @extend_schema(
-        request=ToolCallBatchSerializer,
-        responses={200: inline_serializer("Stored", {"stored": serializers.IntegerField()})},
+        request=TelemetrySerializer,
+        responses={
+            200: inline_serializer(
+                "TelemetryStored",
+                {
+                    "stored": serializers.IntegerField(),
+                    "calls": serializers.IntegerField(),
+                    "outcomes": serializers.IntegerField(),
+                    "rejected": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
     )
     def post(self, request: Request) -> Response:
-        body = ToolCallBatchSerializer(data=request.data)
+        body = TelemetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        stored = services.tool_calls_record(
-            bridge_id=body.validated_data["bridge_id"], calls=body.validated_data["calls"]
+        result = telemetry_record(
+            bridge_id=body.validated_data["bridge_id"],
+            calls=body.validated_data["calls"],
+            outcomes=body.validated_data["outcomes"],
         )
-        return Response({"stored": stored})
+        return Response(
+            {"stored": result.stored, "calls": result.calls, "outcomes": result.outcomes, "rejected": result.rejected}
+        )
 
 
 class ProposalSerializer(serializers.Serializer):

@@ -132,6 +132,12 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class PublishSerializer(ReasonSerializer):
+    immediate = serializers.BooleanField(
+        required=False, default=False, help_text="Skip the staged rollout: 100 % of conversations at once."
+    )
+
+
 class DiffSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     against = serializers.IntegerField(allow_null=True)

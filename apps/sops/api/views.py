@@ -24,6 +24,7 @@ from .serializers import (
     CategorySerializer,
     CommentSerializer,
     DiffSerializer,
+    PublishSerializer,
     ReasonSerializer,
     SOPCreateSerializer,
     SOPSerializer,
@@ -185,10 +186,16 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def reject(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "reject", CommentSerializer, "comment")
 
-    @_transition_schema(ReasonSerializer, "Publish an approved version (live for every conversation)")
+    @_transition_schema(
+        PublishSerializer, "Publish an approved version: starts a staged rollout when a version is live"
+    )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "publish", ReasonSerializer, "reason")
+        version = self.get_object()
+        body = PublishSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        version = services.sop_version_publish(actor=request.user, version=version, **body.validated_data)
+        return Response(version_data(version, {"request": request}))
 
     @_transition_schema(ReasonSerializer, "Roll back to a previously live version (reason required)")
     @action(detail=True, methods=["post"])

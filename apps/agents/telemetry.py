@@ -1,0 +1,161 @@
+"""Storing what bridges report: the tool calls they served and the outcomes agents reported.
+
+Telemetry is accepted record by record: a malformed record is rejected with its reason and the
+rest of the batch is stored, so one bad record can never make a bridge re-send (and so lose)
+the others. Records already stored (same ``call_id`` / ``outcome_id``) are skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from apps.core.errors import InvalidInput
+from apps.rollouts.models import OutcomeSource
+from apps.rollouts.services import outcomes_record
+from apps.sops.models import SOPVersion
+
+from .models import AgentToken, ToolCall
+
+MAX_RECORDS_PER_BATCH = 5000
+
+
+@dataclass
+class TelemetryResult:
+    """How many tool calls and outcomes were stored as new, and the records rejected
+    (``{"kind", "index", "error"}``)."""
+
+    calls: int = 0
+    outcomes: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return self.calls + self.outcomes
+
+
+def _parse_call(item: Any, bridge_id: str, token_ids: set[int]) -> ToolCall:
+    if not isinstance(item, dict):
+        raise ValueError("a tool call must be an object")
+    called_at = parse_datetime(str(item["called_at"]))
+    if called_at is None:
+        raise ValueError("called_at is not an ISO 8601 date-time")
+    token_id = item.get("token_id")
+    bucket = item.get("bucket")
+    if bucket is not None and not (isinstance(bucket, int) and 1 <= bucket <= 100):
+        raise ValueError("bucket must be an integer from 1 to 100")
+    return ToolCall(
+        call_id=uuid.UUID(str(item["call_id"])),
+        called_at=called_at,
+        bridge_id=bridge_id[:100],
+        tool=str(item["tool"])[:64],
+        agent_token_id=token_id if token_id in token_ids else None,
+        agent_name=str(item.get("agent_name") or "")[:100],
+        routing_key=str(item.get("routing_key") or "")[:200],
+        arguments_sha256=str(item["arguments_sha256"])[:64],
+        sop_slug=str(item.get("sop_slug") or "")[:170],
+        version_number=item.get("version") if isinstance(item.get("version"), int) else None,
+        content_sha256=str(item.get("content_sha256") or "")[:64],
+        bundle_sha256=str(item.get("bundle_sha256") or "")[:64],
+        latency_ms=float(item["latency_ms"]),
+        is_error=bool(item.get("is_error", False)),
+        error=str(item.get("error") or "")[:500],
+        bucket=bucket,
+        variant=str(item.get("variant") or "")[:8],
+    )
+
+
+def _version_ids(pairs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """Return ``{("category/key", number): version id}`` for the pairs that exist."""
+    slugs = {slug for slug, _ in pairs}
+    found = {}
+    for pk, category, key, number in SOPVersion.objects.filter(
+        sop__key__in={s.split("/", 1)[-1] for s in slugs}
+    ).values_list("pk", "sop__category__slug", "sop__key", "number"):
+        slug = f"{category}/{key}"
+        if (slug, number) in pairs:
+            found[(slug, number)] = pk
+    return found
+
+
+def telemetry_record(*, bridge_id: str, calls: Any, outcomes: Any) -> TelemetryResult:
+    """Store a bridge's batch of tool calls and outcomes; return what was stored and rejected.
+
+    A tool call that ended in error while serving an SOP version also counts as an ``error``
+    outcome of that version (source ``bridge``), so rollout gates see tool failures. Each agent
+    token's ``last_used_at`` moves to its latest call.
+
+    Raises:
+        InvalidInput: ``calls`` or ``outcomes`` is not a list, or the batch holds more than 5,000.
+    """
+    if not isinstance(calls, list) or not isinstance(outcomes, list):
+        raise InvalidInput("'calls' and 'outcomes' must be lists.")
+    if len(calls) + len(outcomes) > MAX_RECORDS_PER_BATCH:
+        raise InvalidInput(f"At most {MAX_RECORDS_PER_BATCH} records per batch.")
+    result = TelemetryResult()
+    token_ids = set(
+        AgentToken.objects.filter(
+            pk__in={c["token_id"] for c in calls if isinstance(c, dict) and isinstance(c.get("token_id"), int)}
+        ).values_list("pk", flat=True)
+    )
+    rows: list[ToolCall] = []
+    for index, item in enumerate(calls):
+        try:
+            rows.append(_parse_call(item, bridge_id, token_ids))
+        except (KeyError, ValueError, TypeError) as exc:
+            result.rejected.append({"kind": "call", "index": index, "error": f"{exc.__class__.__name__}: {exc}"})
+    wanted: set[tuple[str, int]] = set()
+    for o in outcomes:
+        if isinstance(o, dict) and isinstance(o.get("version"), int):
+            wanted.add((f"{o.get('category')}/{o.get('sop_key')}", o["version"]))
+    for row in rows:
+        if row.is_error and row.sop_slug and row.version_number:
+            wanted.add((row.sop_slug, row.version_number))
+    version_ids = _version_ids(wanted)
+    outcome_records: list[tuple[int, dict[str, Any]]] = []
+    for index, item in enumerate(outcomes):
+        if not isinstance(item, dict):
+            result.rejected.append({"kind": "outcome", "index": index, "error": "an outcome must be an object"})
+            continue
+        key = (f"{item.get('category')}/{item.get('sop_key')}", item.get("version"))
+        if key not in version_ids:
+            result.rejected.append({"kind": "outcome", "index": index, "error": f"no version {key[1]} of {key[0]}"})
+            continue
+        outcome_records.append((index, {**item, "version_id": version_ids[key]}))  # type: ignore[index]
+    with transaction.atomic():
+        known = set(ToolCall.objects.filter(call_id__in=[r.call_id for r in rows]).values_list("call_id", flat=True))
+        new_rows = [r for r in rows if r.call_id not in known]
+        ToolCall.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
+        result.calls = len(new_rows)
+        latest: dict[int, datetime] = {}
+        for row in rows:
+            if row.agent_token_id is not None:
+                seen = latest.get(row.agent_token_id)
+                latest[row.agent_token_id] = row.called_at if seen is None else max(seen, row.called_at)
+        for token_id, when in latest.items():
+            AgentToken.objects.filter(pk=token_id).exclude(last_used_at__gte=when).update(last_used_at=when)
+        errors = [
+            {
+                "outcome_id": str(r.call_id),
+                "recorded_at": r.called_at.isoformat(),
+                "routing_key": r.routing_key,
+                "outcome": "error",
+                "reporter": r.agent_name,
+                "version_id": version_ids[(r.sop_slug, r.version_number or 0)],
+            }
+            for r in new_rows
+            if r.is_error and (r.sop_slug, r.version_number or 0) in version_ids
+        ]
+        if errors:
+            outcomes_record(records=errors, source=OutcomeSource.BRIDGE)
+        stored, bad = outcomes_record(records=[r for _, r in outcome_records], source=OutcomeSource.AGENT)
+        result.outcomes = stored
+        result.rejected.extend(
+            {"kind": "outcome", "index": outcome_records[b["index"]][0], "error": b["error"]} for b in bad
+        )
+    return result
