@@ -40,6 +40,8 @@ trap cleanup EXIT
 
 $PY manage.py runserver "127.0.0.1:${WEB_PORT}" --noreload > .demo/web.log 2>&1 &
 pids+=($!)
+$PY manage.py rollout_ticker --every 5 > .demo/rollouts.log 2>&1 &
+pids+=($!)
 SOPGOV_APP_URL="http://127.0.0.1:${WEB_PORT}" SOPGOV_BRIDGE_PORT="$BRIDGE_PORT" \
   SOPGOV_BRIDGE_CACHE_DIR=.demo/bridge-cache $PY -m mcp_bridge serve > .demo/bridge.log 2>&1 &
 pids+=($!)
@@ -73,6 +75,11 @@ cat <<TXT
 
   Try it:
     .venv/bin/python -m mcp_bridge.client http://127.0.0.1:${BRIDGE_PORT}/mcp --token ${SOPGOV_AGENT_TOKEN}
+
+  Staged rollouts: publishing a new version of a live SOP starts one (demo plan: 5 → 10 → 50 →
+  100 %, a minute or two per stage, checked every 5 s). Feed it outcomes to watch it advance, or
+  roll back by itself when the candidate draws complaints:
+    .venv/bin/python manage.py simulate_outcomes billing/refund_policy --conversations 400 --candidate-complaint-rate 0.4
 
   Press Ctrl-C to stop.
 TXT

@@ -76,3 +76,18 @@ def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
 def live_version(sop: SOP, people: dict[str, Any]) -> SOPVersion:
     """Version 1 of ``sop``, live."""
     return advance(draft(sop, people["author"]), people, "live")
+
+
+@pytest.fixture
+def fast_plan(sop: SOP) -> Any:
+    """``sop``'s category rolls out 10 → 50 → 100 %, 60 s soak each, with one gate: candidate
+    complaint rate ≤ 20 % with ≥ 10 outcomes."""
+    from tests.rollouts.conftest import COMPLAINTS_AT_MOST_20_PERCENT, make_plan
+
+    return make_plan("fast", [(10, 60), (50, 60), (100, 0)], [COMPLAINTS_AT_MOST_20_PERCENT], sop.category)
+
+
+@pytest.fixture
+def candidate(sop: SOP, live_version: SOPVersion, people: dict[str, Any]) -> SOPVersion:
+    """Version 2 of ``sop``, approved, with version 1 live."""
+    return advance(draft(sop, people["author"], content="## Steps\n1. The new way."), people, "approved")

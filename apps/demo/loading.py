@@ -91,6 +91,32 @@ def demo_tokens(tokens_file: Path | None) -> dict[str, str]:
     return out
 
 
+DEMO_PLAN = "Demo (fast)"
+
+
+def demo_plan() -> None:
+    """Give every demo category a plan that moves in minutes, so a rollout can be watched."""
+    from apps.rollouts.defaults import create_plan
+    from apps.rollouts.models import RolloutPlan
+
+    plan = RolloutPlan.objects.filter(name=DEMO_PLAN).first()
+    if plan is None:
+        plan = create_plan(
+            DEMO_PLAN,
+            "For the demo: 5 → 10 → 50 → 100 %, a minute or two per stage; rolled back when complaints or "
+            "escalations run 50 % above stable's (20+ outcomes), or more than 10 % of outcomes are errors.",
+            [(5, 60), (10, 60), (50, 120), (100, 0)],
+            [
+                ("complaint_rate", "relative", "<=", 1.5, 600, 20),
+                ("escalation_rate", "relative", "<=", 1.5, 600, 20),
+                ("error_rate", "absolute", "<=", 0.1, 600, 20),
+            ],
+        )
+    Category.objects.filter(slug__in=[c[0] for c in DEMO_CATEGORIES], rollout_plan__isnull=True).update(
+        rollout_plan=plan
+    )
+
+
 @transaction.atomic
 def load_demo(*, password: str, tokens_file: Path | None = None) -> tuple[ImportResult, dict[str, str]]:
     """Load everything the demo needs; safe to run again (unchanged SOPs are skipped)."""
@@ -100,6 +126,7 @@ def load_demo(*, password: str, tokens_file: Path | None = None) -> tuple[Import
             category_create(
                 actor=users["admin"], slug=slug, name=name, description=description, min_approvals=approvals
             )
+    demo_plan()
     result = library_import(
         rows=demo_library_rows(),
         author=users["author"],

@@ -32,13 +32,14 @@ def use_broker(url: str) -> None:
 @pytest.fixture
 def real_broker(settings: Any) -> Any:
     """Send tasks through the Redis broker instead of running them in-process."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
     use_broker(settings.REDIS_URL)
     yield celery_app
     celery_app.conf.task_always_eager = previous[0]
     use_broker(previous[1])
+    assert celery_app.conf.task_always_eager is True  # the rest of the suite runs tasks in-process
 
 
 def test_submit__worker_on_redis__reviewers_emailed(real_broker: Any, sop: SOP, people: dict[str, Any]) -> None:

@@ -56,7 +56,7 @@ class RolloutSerializer(serializers.ModelSerializer):
         return allowed_rollout_controls(request.user, obj) if request is not None else []
 
 
-class ReasonSerializer(serializers.Serializer):
+class RolloutControlSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, default="")
 
 
@@ -78,24 +78,6 @@ class RolloutFilter(filters.FilterSet):
         return method(state__in=[RolloutState.RUNNING, RolloutState.PAUSED])
 
 
-def _control(name: str, summary: str) -> Any:
-    @extend_schema(request=ReasonSerializer, responses={200: RolloutSerializer}, summary=summary)
-    @action(detail=True, methods=["post"], url_path=name)
-    def view(self: RolloutViewSet, request: Request, pk: str | None = None) -> Response:
-        rollout = self.get_object()
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        rollout = services.ROLLOUT_CONTROLS[name](
-            actor=request.user, rollout=rollout, reason=body.validated_data["reason"]
-        )
-        return Response(
-            RolloutSerializer(selectors.rollout_list().get(pk=rollout.pk), context={"request": request}).data
-        )
-
-    view.__name__ = name
-    return view
-
-
 class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Staged rollouts: list (filters ``sop``, ``state``, ``active``), detail, metrics and controls.
     Every control needs a reason; 403 for non-release-managers, 409 for a rollout in the wrong state."""
@@ -107,11 +89,45 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self) -> QuerySet[Rollout]:
         return selectors.rollout_list()
 
-    advance = _control("advance", "Move to the next stage now")
-    pause = _control("pause", "Stop advancing (gates still roll back)")
-    resume = _control("resume", "Advance again")
-    abort = _control("abort", "Serve stable to everyone again")
-    complete = _control("complete", "Promote the candidate to 100 % now")
+    def _control(self, request: Request, name: str) -> Response:
+        rollout = self.get_object()
+        body = RolloutControlSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rollout = services.ROLLOUT_CONTROLS[name](
+            actor=request.user, rollout=rollout, reason=body.validated_data["reason"]
+        )
+        return Response(
+            RolloutSerializer(selectors.rollout_list().get(pk=rollout.pk), context={"request": request}).data
+        )
+
+    @extend_schema(
+        request=RolloutControlSerializer, responses={200: RolloutSerializer}, summary="Move to the next stage now"
+    )
+    @action(detail=True, methods=["post"])
+    def advance(self, request: Request, pk: str | None = None) -> Response:
+        return self._control(request, "advance")
+
+    @extend_schema(request=RolloutControlSerializer, responses={200: RolloutSerializer}, summary="Stop advancing")
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        return self._control(request, "pause")
+
+    @extend_schema(request=RolloutControlSerializer, responses={200: RolloutSerializer}, summary="Advance again")
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        return self._control(request, "resume")
+
+    @extend_schema(
+        request=RolloutControlSerializer, responses={200: RolloutSerializer}, summary="Serve stable to everyone"
+    )
+    @action(detail=True, methods=["post"])
+    def abort(self, request: Request, pk: str | None = None) -> Response:
+        return self._control(request, "abort")
+
+    @extend_schema(request=RolloutControlSerializer, responses={200: RolloutSerializer}, summary="Promote to 100 % now")
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        return self._control(request, "complete")
 
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])
