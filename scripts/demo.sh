@@ -70,7 +70,7 @@ cat <<TXT
     auditor     reads everything, changes nothing
     admin       manages categories, people and agent tokens
 
-  Agent token (sop:read, sop:propose):
+  Agent token (sop:read, sop:propose, sop:report):
     ${SOPGOV_AGENT_TOKEN}
 
   Try it:

@@ -19,6 +19,7 @@
         },
         options: {
           animation: false,
+          maintainAspectRatio: false,
           plugins: { title: { display: true, text: TITLES[metric] } },
           scales: { y: { min: 0, suggestedMax: 0.2, ticks: { callback: function (v) { return Math.round(v * 100) + " %"; } } } }
         }
