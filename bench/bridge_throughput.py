@@ -31,8 +31,12 @@ CALLS = {
 }
 
 
-def wrk(url: str, tool: str, seconds: int, auth: str | None) -> dict[str, float]:
-    arguments, expect = CALLS[tool]
+def wrk(
+    url: str, tool: str, arguments: dict[str, object], expect: str, seconds: int, auth: str | None
+) -> dict[str, float]:
+    """Run wrk (``-t1 -c16``) posting one ``tools/call``; return its JSON summary line.
+
+    ``expect`` must appear in every reply (else the reply counts as bad)."""
     env = {
         **os.environ,
         "MCP_BODY": json.dumps(
@@ -73,7 +77,7 @@ def main() -> None:
         for round_number in range(1, args.rounds + 1):
             for tool in CALLS:
                 for name, (url, auth) in servers.items():
-                    measured = wrk(url, tool, args.seconds, auth)
+                    measured = wrk(url, tool, *CALLS[tool], args.seconds, auth)
                     results.setdefault((tool, name), []).append(measured)
                     print(json.dumps({"round": round_number, "tool": tool, "server": name, **measured}), flush=True)
     summary = []
