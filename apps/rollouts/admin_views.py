@@ -60,6 +60,7 @@ def rollout_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         "seconds_in_stage": int(max(in_stage, 0)),
         "soak_left": max(int(stage["min_soak_seconds"] - in_stage), 0) if rollout.is_active else 0,
         "gates": gates,
+        "served": selectors.served_counts(rollout),
         "decisions": decisions,
         "controls": controls,
         "metrics_url": reverse("api:rollout-metrics", args=[rollout.pk]),

@@ -89,6 +89,25 @@ def gate_results(rollout: Rollout, now: datetime | None = None) -> list[dict[str
     return [gate_result(g, rollout, now) for g in rollout.stage.get("gates", [])]
 
 
+def served_counts(rollout: Rollout) -> dict[str, int]:
+    """Return how many tool calls served the SOP since the rollout started: to the candidate, to
+    stable with a routing key, and without a routing key (always stable). One query."""
+    from apps.agents.models import ToolCall
+
+    calls = ToolCall.objects.filter(sop_slug=rollout.sop.slug, called_at__gte=rollout.started_at)
+    if rollout.ended_at:
+        calls = calls.filter(called_at__lte=rollout.ended_at)
+    counts = {"candidate": 0, "stable": 0, "no_routing_key": 0}
+    for row in calls.values("variant", "routing_key").annotate(n=Count("id")):
+        if row["variant"] == "canary":
+            counts["candidate"] += row["n"]
+        elif row["routing_key"]:
+            counts["stable"] += row["n"]
+        else:
+            counts["no_routing_key"] += row["n"]
+    return counts
+
+
 def metric_series(rollout: Rollout, points: int = 48) -> dict[str, Any]:
     """Return the outcome rates of stable and candidate since the rollout started, for charts.
 

@@ -39,8 +39,11 @@ def plan_snapshot(plan: RolloutPlan | None) -> list[dict[str, Any]]:
 
     Without a plan, or with one whose stages are empty, a single 100 % stage.
     """
+    from .models import PlanStage
+
     stages = []
-    for stage in plan.stages.all() if plan else []:
+    # Queried afresh: the plan instance may carry stages prefetched before an edit.
+    for stage in PlanStage.objects.filter(plan=plan).prefetch_related("gates") if plan else []:
         stages.append(
             {
                 "percentage": stage.percentage,
