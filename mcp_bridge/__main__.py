@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("httpx2", "httpcore2", "mcp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    if not config.bridge_token:
+    if not config.bridge_token and config.bundle_source == "app":
         logging.getLogger("mcp_bridge").warning("SOPGOV_BRIDGE_TOKEN is not set: the bridge cannot sync from the app")
     uvicorn.run(
         "mcp_bridge.asgi:app",

@@ -87,6 +87,16 @@ class AppClient:
             logger.error("the app rejected a telemetry record: %s", rejected)
         return int(data.get("stored", 0))
 
+    async def post_heartbeat(self, heartbeat: dict[str, Any]) -> None:
+        """Report which bundle and tool descriptions this bridge serves.
+
+        Raises:
+            AppUnavailable: not delivered.
+        """
+        response = await self._request("POST", "/api/v1/bridge/heartbeat/", json=heartbeat)
+        if response.status_code != 200:
+            raise AppUnavailable(f"heartbeat refused: HTTP {response.status_code}")
+
     async def propose(self, agent_token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Post an agent's proposal with the agent's own token; return ``(status, body)``."""
         response = await self._request(

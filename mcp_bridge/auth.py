@@ -70,6 +70,30 @@ def _unauthorized(detail: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     return body, headers
 
 
+class PlatformAuthMiddleware:
+    """ASGI middleware for bridges behind a platform that authenticates callers itself
+    (AgentCore Runtime's IAM/SigV4 or JWT authorizer): every request is the platform's caller,
+    who may read SOPs and report outcomes; proposals need a sopgov agent token and are refused."""
+
+    CALLER = Caller(None, "platform", frozenset({SCOPE_READ, SCOPE_REPORT}))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        session = next((value for name, value in scope["headers"] if name in SESSION_HEADERS), b"")
+        token = current_caller.set(self.CALLER)
+        session_token = session_routing_key.set(session.decode("latin-1")[:200])
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            session_routing_key.reset(session_token)
+            current_caller.reset(token)
+
+
 class BearerAuthMiddleware:
     """ASGI middleware: 401 unless ``Authorization: Bearer <token>`` names an active agent token."""
 

@@ -171,6 +171,10 @@ class CallLog:
             self.sent += delivered
         return delivered
 
+    def drain(self) -> list[dict[str, Any]]:
+        """Remove and return every buffered record (for bridges that log instead of shipping)."""
+        return self._drain()
+
     def _drain(self, limit: int | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         while self.buffer and (limit is None or len(out) < limit):

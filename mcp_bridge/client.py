@@ -1,4 +1,12 @@
-"""``python -m mcp_bridge.client URL --token T``: replay the seed's regression scenario over MCP.
+"""Replay the seed's regression scenario over MCP against a bridge, local or on AgentCore.
+
+    python -m mcp_bridge.client http://127.0.0.1:8001/mcp --token T
+    python -m mcp_bridge.client --ssm-parameter /mcp_server/customer_service_sop/agent_arn --region us-west-2
+    python -m mcp_bridge.client --ssm-parameter NAME --region R --token JWT   (JWT authorizer)
+
+With ``--ssm-parameter`` the runtime ARN is read from SSM (as the seed does), the AgentCore
+invocation URL is built from it and every request is signed with SigV4 (service
+``bedrock-agentcore``, boto3's credentials) unless a bearer ``--token`` is given.
 
 Steps (as the seed's ``invoke_customer_service_sop_tools.py``, with the write made safe):
 list the tools; list categories; route a billing and a technical question; read a specific SOP;
@@ -11,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,8 +48,11 @@ def _check(condition: bool, message: str) -> None:
         raise StepFailed(message)
 
 
-async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[str]:
-    """Run every step against an initialised ``session``; return the names of failed steps."""
+async def scenario(session: ClientSession, out: Callable[[str], None], expect_proposals: bool = True) -> list[str]:
+    """Run every step against an initialised ``session``; return the names of failed steps.
+
+    With ``expect_proposals=False`` the proposal step passes only if the bridge refuses it.
+    """
     failures: list[str] = []
 
     async def step(name: str, body: Callable[[], Awaitable[str]]) -> None:
@@ -109,11 +121,16 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
             },
         )
         reply = _json(result)
-        _check(not result.is_error and reply.get("status") == "proposed", f"proposal refused: {reply}")
+        if expect_proposals:
+            _check(not result.is_error and reply.get("status") == "proposed", f"proposal refused: {reply}")
+        else:
+            _check(result.is_error and reply.get("error") == "Forbidden", f"proposal not refused: {reply}")
         after = _json(
             await session.call_tool("get_specific_sop", {"category": "product", "sop_key": "warranty_information"})
         )
         _check(after["content_sha256"] == warranty["content_sha256"], "the proposal changed the live SOP!")
+        if not expect_proposals:
+            return "refused by the platform-authenticated bridge; live SOP unchanged"
         return f"draft v{reply['draft_version']} recorded; live SOP unchanged"
 
     await step("list tools", list_tools)
@@ -134,14 +151,22 @@ async def scenario(session: ClientSession, out: Callable[[str], None]) -> list[s
 
 
 async def run(
-    url: str, headers: dict[str, str], auth: httpx2.Auth | None = None, out: Callable[[str], None] = print
+    url: str,
+    headers: dict[str, str],
+    auth: httpx2.Auth | None = None,
+    out: Callable[[str], None] = print,
+    expect_proposals: bool = True,
 ) -> int:
-    """Connect to ``url`` and run the scenario; return the process exit code (0 = all passed)."""
+    """Connect to ``url`` and run the scenario; return the process exit code (0 = all passed).
+
+    ``auth`` signs requests (``aws.SigV4Auth`` for AgentCore); ``expect_proposals=False`` for a
+    bridge behind a platform authorizer, which must refuse proposals instead of recording them.
+    """
     async with httpx2.AsyncClient(headers=headers, auth=auth, timeout=httpx2.Timeout(30, read=60)) as http:
         async with streamable_http_client(url, http_client=http) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
-                failures = await scenario(session, out)
+                failures = await scenario(session, out, expect_proposals)
     out("all steps passed" if not failures else f"{len(failures)} step(s) failed: {', '.join(failures)}")
     return 1 if failures else 0
 
@@ -150,17 +175,52 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mcp_bridge.client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("url", help="the bridge's MCP endpoint, e.g. http://127.0.0.1:8001/mcp")
-    parser.add_argument("--token", help="agent token with sop:read and sop:propose (or SOPGOV_AGENT_TOKEN)")
+    parser.add_argument("url", nargs="?", help="the MCP endpoint, e.g. http://127.0.0.1:8001/mcp")
+    parser.add_argument("--url", dest="url_option", help="the same, as an option")
+    parser.add_argument("--ssm-parameter", help="read the AgentCore runtime ARN from this SSM parameter")
+    parser.add_argument("--region", help="AWS region of the parameter and the runtime (with --ssm-parameter)")
+    parser.add_argument("--qualifier", default="DEFAULT", help="runtime endpoint to invoke (default DEFAULT)")
+    parser.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", ""),
+        help="AgentCore data-plane base URL instead of https://bedrock-agentcore.<region>.amazonaws.com",
+    )
+    parser.add_argument("--sigv4", action="store_true", help="sign requests with SigV4 (default with --ssm-parameter)")
+    parser.add_argument(
+        "--token",
+        help="bearer token: a sopgov agent token, or a JWT for AgentCore's JWT authorizer (or SOPGOV_AGENT_TOKEN)",
+    )
     args = parser.parse_args(argv)
-    import os
-
     token = args.token or os.environ.get("SOPGOV_AGENT_TOKEN", "")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = args.url or args.url_option
+    agentcore = bool(args.ssm_parameter)
+    if agentcore:
+        if not args.region:
+            parser.error("--ssm-parameter needs --region")
+        if url:
+            parser.error("give either a URL or --ssm-parameter, not both")
+    elif not url:
+        parser.error("give the MCP URL (or --ssm-parameter NAME --region R for AgentCore)")
     try:
-        return asyncio.run(run(args.url, headers))
+        auth: httpx2.Auth | None = None
+        if agentcore:
+            from .aws import arn_from_ssm, invocation_url
+
+            arn = arn_from_ssm(args.ssm_parameter, args.region)
+            url = invocation_url(args.region, arn, args.qualifier, base=args.endpoint_url or None)
+            print(f"runtime {arn} from {args.ssm_parameter}; invoking {url}")
+        if (agentcore or args.sigv4) and not token:
+            from .aws import SigV4Auth, default_credentials
+
+            region = args.region or os.environ.get("AWS_REGION", "")
+            if not region:
+                parser.error("--sigv4 needs --region (or AWS_REGION)")
+            auth = SigV4Auth(default_credentials(region), region)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # A bridge on AgentCore is behind the platform's authorizer and refuses proposals.
+        return asyncio.run(run(url, headers, auth, expect_proposals=not (agentcore or args.sigv4)))
     except Exception as exc:
-        print(f"FAIL could not run the scenario against {args.url}: {explain(exc)}", file=sys.stderr)
+        print(f"FAIL could not run the scenario against {url}: {explain(exc)}", file=sys.stderr)
         return 1
 
 
@@ -178,8 +238,14 @@ def explain(exc: BaseException) -> str:
     walk(exc)
     parts = []
     for leaf in leaves:
-        if isinstance(leaf, httpx2.HTTPStatusError) and leaf.response.status_code == 401:
+        status = leaf.response.status_code if isinstance(leaf, httpx2.HTTPStatusError) else None
+        if status == 401:
             parts.append("HTTP 401 Unauthorized: the token is missing, unknown or revoked (use --token)")
+        elif status == 403:
+            parts.append(
+                "HTTP 403 Forbidden: AgentCore refused the request; check the AWS credentials (the signature "
+                "did not verify, or the identity may not invoke this runtime) or the bearer token"
+            )
         else:
             parts.append(f"{leaf.__class__.__name__}: {leaf}")
     return "; ".join(parts)

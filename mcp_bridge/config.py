@@ -9,9 +9,14 @@
 | ``SOPGOV_BRIDGE_POLL_SECONDS`` | ``0.25`` | how often the bridge asks the app for a new bundle |
 | ``SOPGOV_BRIDGE_FLUSH_SECONDS`` | ``1.0`` | how often tool-call records are sent to the app |
 | ``SOPGOV_BRIDGE_ID`` | ``<hostname>:<port>`` | this bridge's name in the tool-call log |
-| ``SOPGOV_BRIDGE_ALLOWED_HOSTS`` | (loopback) | comma-separated ``Host`` values accepted (DNS-rebinding protection) |
+| ``SOPGOV_BRIDGE_ALLOWED_HOSTS`` | (loopback) | comma-separated ``Host`` values accepted (DNS-rebinding protection); ``*`` turns the check off (behind AgentCore) |
 | ``SOPGOV_BRIDGE_WORKERS`` | ``1`` | uvicorn worker processes |
 | ``SOPGOV_BRIDGE_GC_THRESHOLDS`` | ``20000,50,1000`` | CPython GC thresholds (``gc.set_threshold``) |
+| ``SOPGOV_BUNDLE_SOURCE`` | ``app`` | ``app`` (poll the app) or ``ssm`` (an SSM parameter pointing at S3; AgentCore) |
+| ``SOPGOV_BUNDLE_SSM_PARAMETER`` | ``/mcp_server/customer_service_sop/bundle`` | the pointer, with ``ssm`` |
+| ``AWS_REGION`` | (boto3's default) | region of the SSM parameter and the bucket |
+| ``SOPGOV_BRIDGE_AUTH`` | ``tokens`` | ``tokens`` (agent bearer tokens) or ``none`` (the platform authenticates: AgentCore's IAM or JWT authorizer) |
+| ``SOPGOV_BRIDGE_HEARTBEAT_SECONDS`` | ``10`` | how often the bridge tells the app what it serves |
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ class BridgeConfig:
     allowed_hosts: list[str] = field(default_factory=list)
     workers: int = 1
     gc_thresholds: tuple[int, int, int] = (20000, 50, 1000)
+    bundle_source: str = "app"
+    bundle_ssm_parameter: str = "/mcp_server/customer_service_sop/bundle"
+    aws_region: str = ""
+    auth: str = "tokens"
+    heartbeat_seconds: float = 10.0
     request_timeout: float = 5.0
 
     @classmethod
@@ -56,8 +66,17 @@ class BridgeConfig:
             "allowed_hosts": [h.strip() for h in env.get("SOPGOV_BRIDGE_ALLOWED_HOSTS", "").split(",") if h.strip()],
             "workers": int(env.get("SOPGOV_BRIDGE_WORKERS", "1")),
             "gc_thresholds": tuple(int(x) for x in env.get("SOPGOV_BRIDGE_GC_THRESHOLDS", "20000,50,1000").split(",")),
+            "bundle_source": env.get("SOPGOV_BUNDLE_SOURCE", "app"),
+            "bundle_ssm_parameter": env.get("SOPGOV_BUNDLE_SSM_PARAMETER", "/mcp_server/customer_service_sop/bundle"),
+            "aws_region": env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "")),
+            "auth": env.get("SOPGOV_BRIDGE_AUTH", "tokens"),
+            "heartbeat_seconds": float(env.get("SOPGOV_BRIDGE_HEARTBEAT_SECONDS", "10")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["bridge_id"]:
             values["bridge_id"] = f"{socket.gethostname()}:{values['port']}"
+        if values["bundle_source"] not in ("app", "ssm"):
+            raise ValueError("SOPGOV_BUNDLE_SOURCE must be 'app' or 'ssm'")
+        if values["auth"] not in ("tokens", "none"):
+            raise ValueError("SOPGOV_BRIDGE_AUTH must be 'tokens' or 'none'")
         return cls(**values)  # type: ignore[arg-type]

@@ -27,8 +27,17 @@ from starlette.responses import JSONResponse
 
 from . import replies
 from .app_client import AppUnavailable
-from .auth import SCOPE_PROPOSE, SCOPE_READ, SCOPE_REPORT, BearerAuthMiddleware, current_caller, session_routing_key
+from .auth import (
+    SCOPE_PROPOSE,
+    SCOPE_READ,
+    SCOPE_REPORT,
+    BearerAuthMiddleware,
+    PlatformAuthMiddleware,
+    current_caller,
+    session_routing_key,
+)
 from .calllog import make_outcome, make_record
+from .manifest import manifest_sha256, tools_manifest
 from .replies import Reply
 from .state import BridgeState
 
@@ -40,6 +49,9 @@ INSTRUCTIONS = (
     "customer's question, or get_specific_sop when you know the SOP; follow the procedure in "
     "sop_content. Propose improvements with propose_sop_change: they are reviewed before going live."
 )
+STARTUP_SYNC_SECONDS = 10.0
+"""With nothing cached, start-up waits this long for the first bundle before taking requests
+(a fresh container on AgentCore Runtime would otherwise answer its first calls empty)."""
 TOOL_SCOPES = {
     "list_sop_categories": SCOPE_READ,
     "get_sop_for_question": SCOPE_READ,
@@ -99,6 +111,19 @@ class SOPServer(MCPServer):
 
 def _caller_lacks(scope: str) -> Reply | None:
     caller = current_caller.get()
+    if caller is PlatformAuthMiddleware.CALLER and not caller.has(scope):
+        return Reply(
+            {
+                "error": "Forbidden",
+                "detail": (
+                    "This bridge runs behind a platform authorizer (AgentCore Runtime) and does not take "
+                    "proposals: propose the change in the sopgov app, or through a bridge that accepts sopgov "
+                    "agent tokens. Nothing was recorded; the live SOPs are unchanged."
+                ),
+            },
+            is_error=True,
+            error=f"missing scope {scope} (platform caller)",
+        )
     if caller is None or not caller.has(scope):
         return Reply(
             {"error": "Forbidden", "detail": f"This agent token lacks the {scope} scope."},
@@ -326,7 +351,7 @@ class _Served:
 
 
 class BridgeApp:
-    """The bridge's ASGI application: ``/healthz``, and everything else to the bearer-checked
+    """The bridge's ASGI application: ``/healthz`` (and ``/ping`` for AgentCore), and everything else to the bearer-checked
     MCP app (which serves ``/mcp``). Its lifespan loads the disk cache, tunes the garbage
     collector, runs the SDK's session manager, keeps the bundle current and ships the call log.
 
@@ -337,13 +362,21 @@ class BridgeApp:
     def __init__(self, state: BridgeState, mcp: SOPServer, mcp_app: Any) -> None:
         self.state = state
         self.mcp = mcp
-        self.protected = BearerAuthMiddleware(mcp_app, state)
+        if state.config.auth == "none":
+            self.protected: Any = PlatformAuthMiddleware(mcp_app)
+        else:
+            self.protected = BearerAuthMiddleware(mcp_app, state)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http" and scope["path"] == "/healthz":
             await JSONResponse(self.state.health())(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/ping":
+            # AgentCore Runtime's health contract: {"status": "Healthy"}.
+            await JSONResponse({"status": "Healthy", "time_of_last_update": int(self.state.started_at)})(
+                scope, receive, send
+            )
         else:
             await self.protected(scope, receive, send)
 
@@ -364,10 +397,14 @@ class BridgeApp:
     async def _running(self) -> AsyncIterator[None]:
         state = self.state
         state.load_cache()
+        if not state.library.sops:
+            await state.first_sync(timeout=STARTUP_SYNC_SECONDS)
+        state.tools_sha256 = manifest_sha256(await tools_manifest(self.mcp))
         tune_gc(state.config.gc_thresholds)
         async with self.mcp.session_manager.run(), anyio.create_task_group() as tasks:
             tasks.start_soon(state.sync_forever)
             tasks.start_soon(state.ship_calls_forever)
+            tasks.start_soon(state.heartbeat_forever)
             try:
                 yield
             finally:
@@ -375,10 +412,12 @@ class BridgeApp:
         with anyio.CancelScope(shield=True):
             try:
                 with anyio.fail_after(3):
-                    await state.calls.flush(state.app, state.config.bridge_id)
+                    if state.ships_to_app:
+                        await state.calls.flush(state.app, state.config.bridge_id)
             except Exception:
                 logger.warning("could not send the last tool calls; they stay spooled")
-            state.calls.spool_now()
+            if state.ships_to_app:
+                state.calls.spool_now()
             await state.app.aclose()
 
 
@@ -402,7 +441,8 @@ def build_app(state: BridgeState) -> BridgeApp:
     config = state.config
     allowed = config.allowed_hosts or ["127.0.0.1:*", "localhost:*", "[::1]:*"]
     security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
+        # "*": behind a platform (AgentCore Runtime) that sets its own Host; no browser reaches it.
+        enable_dns_rebinding_protection=allowed != ["*"],
         allowed_hosts=allowed,
         allowed_origins=[f"http://{h}" for h in allowed] + [f"https://{h}" for h in allowed],
     )

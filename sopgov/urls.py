@@ -9,7 +9,14 @@ from rest_framework.routers import DefaultRouter
 from apps.agents.api.views import CredentialsView, ProposalView, TelemetryView, ToolCallViewSet
 from apps.audit.api.views import AuditEventViewSet
 from apps.core.views import TokenView, healthz
-from apps.publishing.api.views import CurrentBundleView, PublicationViewSet
+from apps.publishing.api.views import (
+    BridgeListView,
+    CurrentBundleView,
+    DeploymentViewSet,
+    HeartbeatView,
+    PublicationViewSet,
+    TargetViewSet,
+)
 from apps.rollouts.api.views import OutcomeView, RolloutPlanViewSet, RolloutViewSet
 from apps.sops.api.views import CategoryViewSet, SOPViewSet, VersionViewSet
 
@@ -20,6 +27,8 @@ router.register("versions", VersionViewSet, basename="version")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tool-calls", ToolCallViewSet, basename="toolcall")
 router.register("publications", PublicationViewSet, basename="publication")
+router.register("targets", TargetViewSet, basename="target")
+router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("rollouts", RolloutViewSet, basename="rollout")
 router.register("rollout-plans", RolloutPlanViewSet, basename="rolloutplan")
 
@@ -28,6 +37,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("bridge/bundle/", CurrentBundleView.as_view(), name="bridge-bundle"),
     path("bridge/credentials/", CredentialsView.as_view(), name="bridge-credentials"),
     path("bridge/telemetry/", TelemetryView.as_view(), name="bridge-telemetry"),
+    path("bridge/heartbeat/", HeartbeatView.as_view(), name="bridge-heartbeat"),
+    path("bridges/", BridgeListView.as_view(), name="bridges"),
     path("outcomes/", OutcomeView.as_view(), name="outcomes"),
     path("agent/proposals/", ProposalView.as_view(), name="agent-proposals"),
     path("", include(router.urls)),

@@ -49,6 +49,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _PLAN_EDIT
     + [
         "rollouts.view_outcome",
+        "publishing.view_publicationtarget",
+        "publishing.deploy_publicationtarget",
+        "publishing.view_deployment",
+        "publishing.view_bridgeheartbeat",
         "sops.publish_sopversion",
         "publishing.view_bundle",
         "publishing.view_publication",
@@ -58,6 +62,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUDITOR: _READ
     + [
         "rollouts.view_outcome",
+        "publishing.view_publicationtarget",
+        "publishing.view_deployment",
+        "publishing.view_bridgeheartbeat",
         "audit.view_auditevent",
         "publishing.view_bundle",
         "publishing.view_publication",
@@ -68,6 +75,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _PLAN_EDIT
     + [
         "rollouts.view_outcome",
+        "publishing.view_publicationtarget",
+        "publishing.add_publicationtarget",
+        "publishing.change_publicationtarget",
+        "publishing.deploy_publicationtarget",
+        "publishing.view_deployment",
+        "publishing.view_bridgeheartbeat",
         "sops.add_category",
         "sops.change_category",
         "sops.add_sop",

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.sops.models import SOPVersion, VersionStatus
 
-from .models import Bundle, BundleHead, Publication
+from .models import (
+    BridgeHeartbeat,
+    Bundle,
+    BundleHead,
+    Deployment,
+    Publication,
+    PublicationStatus,
+    PublicationTarget,
+    TargetKind,
+)
 
 
 def bundle_payload_from_live_versions() -> dict[str, Any]:
@@ -72,4 +84,77 @@ def current_bundle() -> Bundle | None:
 
 def publication_list() -> QuerySet[Publication]:
     """Return publications, newest first, with their bundle, version and actor."""
-    return Publication.objects.select_related("bundle", "previous_bundle", "version__sop__category", "actor")
+    return Publication.objects.select_related("bundle", "previous_bundle", "version__sop__category", "actor", "target")
+
+
+BRIDGE_OFFLINE_AFTER = timedelta(seconds=60)
+"""A bridge silent for longer than this is shown offline (it heartbeats every 10 s by default)."""
+
+
+@dataclass(frozen=True)
+class BridgeStatus:
+    """One bridge as the UI shows it: what it serves and how that differs from what it should.
+
+    ``bundle_drift``: it serves a bundle other than the current one. ``tools_drift``: its tool
+    descriptions hash differently from those of this release's bridge (an old or modified
+    bridge). ``online``: heard from within ``BRIDGE_OFFLINE_AFTER``.
+    """
+
+    heartbeat: BridgeHeartbeat
+    online: bool
+    bundle_drift: bool
+    tools_drift: bool
+
+    @property
+    def drift(self) -> bool:
+        return self.bundle_drift or self.tools_drift
+
+
+def bridge_statuses(now: datetime | None = None) -> list[BridgeStatus]:
+    """Return every bridge that ever reported, with its drift flags (two queries)."""
+    from mcp_bridge.manifest import expected_tools_sha256
+
+    now = now or timezone.now()
+    current = current_bundle_sha256()
+    expected_tools = expected_tools_sha256()
+    return [
+        BridgeStatus(
+            heartbeat=h,
+            online=now - h.last_seen_at <= BRIDGE_OFFLINE_AFTER,
+            bundle_drift=h.bundle_sha256 != (current or ""),
+            tools_drift=h.tools_sha256 != expected_tools,
+        )
+        for h in BridgeHeartbeat.objects.order_by("bridge_id")
+    ]
+
+
+def target_list() -> QuerySet[PublicationTarget]:
+    """Return the publication targets, local first."""
+    return PublicationTarget.objects.order_by("-kind", "name")
+
+
+def deployment_list() -> QuerySet[Deployment]:
+    """Return deployments, newest first, with their target and requester."""
+    return Deployment.objects.select_related("target", "requested_by")
+
+
+def target_summary(target: PublicationTarget) -> dict[str, Any]:
+    """Return what an operator wants to know about a target at a glance (a few queries):
+    ``{"current_bundle", "published_bundle", "in_sync", "last_publication", "pending", "failed",
+    "deployment"}`` where ``published_bundle`` is the sha256 its last successful publication made
+    current, ``in_sync`` whether that is the current bundle, and ``deployment`` the latest one."""
+    current = current_bundle_sha256()
+    publications = Publication.objects.filter(target=target).select_related("bundle")
+    last_ok = publications.filter(status=PublicationStatus.SUCCEEDED).order_by("-pk").first()
+    published = last_ok.bundle.sha256 if last_ok else None
+    if target.kind == TargetKind.LOCAL:
+        published = current
+    return {
+        "current_bundle": current,
+        "published_bundle": published,
+        "in_sync": current is not None and published == current,
+        "last_publication": publications.order_by("-pk").first(),
+        "pending": publications.filter(status__in=[PublicationStatus.PENDING, PublicationStatus.IN_PROGRESS]).count(),
+        "failed": publications.filter(status=PublicationStatus.FAILED).count(),
+        "deployment": Deployment.objects.filter(target=target).order_by("-pk").first(),
+    }

@@ -28,4 +28,8 @@ def dashboard_context(user: Any) -> dict[str, Any]:
 
     context["rollouts"] = list(rollout_list().filter(state__in=ACTIVE_STATES)[:20])
     context["bundle"] = current_bundle()
+    if user.has_perm("publishing.view_bridgeheartbeat"):
+        from apps.publishing.selectors import bridge_statuses
+
+        context["bridges"] = bridge_statuses()[:20]
     return context

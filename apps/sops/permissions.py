@@ -140,3 +140,18 @@ def allowed_rollout_controls(user: Any, rollout: Any) -> list[str]:
 def agent_has_scope(token: AgentToken, scope: str) -> bool:
     """Return whether the agent ``token`` is active and carries ``scope`` (e.g. ``sop:propose``)."""
     return bool(token.is_active and scope in token.scopes)
+
+
+PERM_DEPLOY = "publishing.deploy_publicationtarget"
+PERM_CONFIGURE_TARGET = "publishing.change_publicationtarget"
+
+
+def can_deploy(user: Any) -> bool:
+    """Return whether ``user`` may deploy AgentCore runtimes, move their endpoints and publish a
+    bundle to a target again (release managers, admins)."""
+    return bool(user.is_active and user.has_perm(PERM_DEPLOY))
+
+
+def can_configure_target(user: Any) -> bool:
+    """Return whether ``user`` may add or change publication targets (admins)."""
+    return bool(user.is_active and user.has_perm(PERM_CONFIGURE_TARGET))

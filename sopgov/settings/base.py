@@ -167,10 +167,15 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# AgentCore deployments: how long to wait for a runtime or endpoint to become READY, and how
+# often to ask (seconds; GetAgentRuntime has no waiter).
+SOPGOV_AGENTCORE_WAIT_SECONDS = env.int("SOPGOV_AGENTCORE_WAIT_SECONDS", default=900)
+SOPGOV_AGENTCORE_POLL_SECONDS = env.float("SOPGOV_AGENTCORE_POLL_SECONDS", default=5.0)
 # How often Celery beat checks the gates of active rollouts (seconds).
 SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "rollouts-tick": {"task": "apps.rollouts.tasks.rollouts_tick", "schedule": SOPGOV_ROLLOUT_TICK_SECONDS},
+    "publishing-resume-stale": {"task": "apps.publishing.tasks.resume_stale", "schedule": 60.0},
 }
 
 # --- E-mail ---------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+"""Carrying out a publication on a remote (AgentCore) target: upload the bundle to S3 under its
+hash, then move the SSM pointer the bridge on AgentCore reads.
+
+Ordered per target: the pointer only ever moves forward. A publication that finds a newer one
+for its target (already done, or on its way) ends ``superseded`` instead of moving the pointer
+back. Claiming is atomic, so a re-delivered task or a second worker does not publish twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import agentcore
+from .models import Publication, PublicationStatus, PublicationTarget
+
+logger = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=5)
+
+
+def _claim(publication_id: int) -> Publication | None:
+    """Mark the publication in progress if it is pending (or stuck in progress); return it, or
+    ``None`` when another worker holds it or it has ended."""
+    now = timezone.now()
+    claimed = (
+        Publication.objects.filter(pk=publication_id)
+        .filter(
+            Q(status=PublicationStatus.PENDING)
+            | Q(status=PublicationStatus.IN_PROGRESS, started_at__lt=now - STALE_AFTER)
+        )
+        .update(status=PublicationStatus.IN_PROGRESS, started_at=now)
+    )
+    if not claimed:
+        return None
+    publication = Publication.objects.select_related("bundle", "target").get(pk=publication_id)
+    Publication.objects.filter(pk=publication_id).update(attempts=publication.attempts + 1)
+    return publication
+
+
+def _finish(publication: Publication, status: PublicationStatus, **fields: object) -> None:
+    for name, value in fields.items():
+        setattr(publication, name, value)
+    publication.status = status
+    publication.finished_at = timezone.now()
+    publication.save()
+
+
+def publication_carry_out(publication_id: int) -> str:
+    """Publish the bundle of ``publication_id`` to its AgentCore target; return its final status.
+
+    Raises:
+        agentcore.AwsError: a retryable AWS error (throttling, conflict …); the publication is
+            back to ``pending`` for the retry. Non-retryable errors end it ``failed`` with the
+            AWS code and message instead.
+    """
+    publication = _claim(publication_id)
+    if publication is None:
+        return "not claimed"
+    target = publication.target
+    missing = agentcore.missing_settings(target, for_runtime=False)
+    if missing:
+        _finish(publication, PublicationStatus.FAILED, error=f"The target lacks settings: {', '.join(missing)}.")
+        return PublicationStatus.FAILED
+    if _newer_exists(publication):
+        _finish(publication, PublicationStatus.SUPERSEDED)
+        return PublicationStatus.SUPERSEDED
+    try:
+        c = agentcore.clients(target)
+        key, version_id = agentcore.upload_bundle(
+            c, target, publication.bundle.sha256, publication.bundle.payload.encode("utf-8")
+        )
+        with transaction.atomic():
+            # One pointer move at a time per target, and never backwards.
+            locked = PublicationTarget.objects.select_for_update().get(pk=target.pk)
+            if _newer_exists(publication, moved_only=True):
+                _finish(publication, PublicationStatus.SUPERSEDED, s3_key=key, s3_version_id=version_id)
+                return PublicationStatus.SUPERSEDED
+            ssm_version = agentcore.point_bundle_parameter(
+                c, locked, key=key, version_id=version_id, sha256=publication.bundle.sha256
+            )
+            _finish(
+                publication,
+                PublicationStatus.SUCCEEDED,
+                s3_key=key,
+                s3_version_id=version_id,
+                ssm_parameter_version=ssm_version,
+                runtime_id=locked.runtime_id,
+                runtime_arn=locked.runtime_arn,
+                runtime_version=locked.runtime_version,
+                error="",
+            )
+    except agentcore.AwsError as exc:
+        if exc.retryable:
+            Publication.objects.filter(pk=publication.pk).update(status=PublicationStatus.PENDING, error=str(exc))
+            raise
+        _finish(publication, PublicationStatus.FAILED, error=str(exc))
+        logger.error("publication %s to %s failed: %s", publication.pk, target.name, exc)
+        return PublicationStatus.FAILED
+    logger.info("bundle %s published to %s (SSM v%s)", publication.bundle.sha256[:12], target.name, ssm_version)
+    return PublicationStatus.SUCCEEDED
+
+
+def publication_give_up(publication_id: int, error: str) -> None:
+    """End a publication ``failed`` after its retries ran out, keeping the last error."""
+    Publication.objects.filter(pk=publication_id).exclude(
+        status__in=[PublicationStatus.SUCCEEDED, PublicationStatus.SUPERSEDED]
+    ).update(status=PublicationStatus.FAILED, error=error, finished_at=timezone.now())
+
+
+def _newer_exists(publication: Publication, moved_only: bool = False) -> bool:
+    """Return whether a newer publication to the same target has moved the pointer (or, unless
+    ``moved_only``, is still to run: it will publish a newer bundle)."""
+    newer = Publication.objects.filter(target=publication.target, pk__gt=publication.pk)
+    statuses = [PublicationStatus.SUCCEEDED]
+    if not moved_only:
+        statuses += [PublicationStatus.PENDING, PublicationStatus.IN_PROGRESS]
+    return newer.filter(status__in=statuses).exists()
+
+
+def stale_publication_ids() -> list[int]:
+    """Return publications a dead worker left pending or in progress for over five minutes."""
+    before = timezone.now() - STALE_AFTER
+    return list(
+        Publication.objects.filter(
+            Q(status=PublicationStatus.PENDING, created_at__lt=before)
+            | Q(status=PublicationStatus.IN_PROGRESS, started_at__lt=before)
+        ).values_list("pk", flat=True)
+    )
