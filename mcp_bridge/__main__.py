@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         if value is not None:
             os.environ[f"SOPGOV_BRIDGE_{name.upper()}" if name != "app_url" else "SOPGOV_APP_URL"] = str(value)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Without an app to ship to (on AgentCore), tool calls and outcomes are logged as JSON lines.
+    logging.getLogger("mcp_bridge.telemetry").setLevel(logging.INFO)
     for noisy in ("httpx2", "httpcore2", "mcp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     if not config.bridge_token and config.bundle_source == "app":

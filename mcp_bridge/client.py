@@ -27,9 +27,19 @@ from typing import Any
 import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import TextContent
 
 EXPECTED_TOOLS = {"list_sop_categories", "get_sop_for_question", "get_specific_sop", "propose_sop_change"}
+
+
+class Refused(Exception):
+    """The server refused the connection (HTTP 401 or 403); ``detail`` is what it said."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
 
 
 class StepFailed(AssertionError):
@@ -162,10 +172,30 @@ async def run(
     ``auth`` signs requests (``aws.SigV4Auth`` for AgentCore); ``expect_proposals=False`` for a
     bridge behind a platform authorizer, which must refuse proposals instead of recording them.
     """
-    async with httpx2.AsyncClient(headers=headers, auth=auth, timeout=httpx2.Timeout(30, read=60)) as http:
+    refusals: list[Refused] = []
+
+    async def remember_refusals(response: httpx2.Response) -> None:
+        # The SDK reports any HTTP error as a bare "error response"; keep what the server said.
+        if response.status_code in (401, 403):
+            body = (await response.aread()).decode("utf-8", "replace")
+            try:
+                parsed = json.loads(body)
+                detail = parsed.get("message") or parsed.get("error", {}).get("message") or body
+            except (ValueError, AttributeError):
+                detail = body
+            refusals.append(Refused(response.status_code, str(detail)[:300]))
+
+    async with httpx2.AsyncClient(
+        headers=headers, auth=auth, timeout=httpx2.Timeout(30, read=60), event_hooks={"response": [remember_refusals]}
+    ) as http:
         async with streamable_http_client(url, http_client=http) as (read, write):
             async with ClientSession(read, write) as session:
-                await session.initialize()
+                try:
+                    await session.initialize()
+                except MCPError as exc:
+                    if refusals:
+                        raise refusals[-1] from exc
+                    raise
                 failures = await scenario(session, out, expect_proposals)
     out("all steps passed" if not failures else f"{len(failures)} step(s) failed: {', '.join(failures)}")
     return 1 if failures else 0
@@ -238,13 +268,16 @@ def explain(exc: BaseException) -> str:
     walk(exc)
     parts = []
     for leaf in leaves:
-        status = leaf.response.status_code if isinstance(leaf, httpx2.HTTPStatusError) else None
+        status = leaf.status if isinstance(leaf, Refused) else None
+        if isinstance(leaf, httpx2.HTTPStatusError):
+            status = leaf.response.status_code
         if status == 401:
             parts.append("HTTP 401 Unauthorized: the token is missing, unknown or revoked (use --token)")
         elif status == 403:
+            said = f" (the server said: {leaf.detail})" if isinstance(leaf, Refused) else ""
             parts.append(
                 "HTTP 403 Forbidden: AgentCore refused the request; check the AWS credentials (the signature "
-                "did not verify, or the identity may not invoke this runtime) or the bearer token"
+                f"did not verify, or the identity may not invoke this runtime) or the bearer token{said}"
             )
         else:
             parts.append(f"{leaf.__class__.__name__}: {leaf}")

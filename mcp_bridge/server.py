@@ -418,6 +418,8 @@ class BridgeApp:
                 logger.warning("could not send the last tool calls; they stay spooled")
             if state.ships_to_app:
                 state.calls.spool_now()
+            else:
+                state.log_calls()
             await state.app.aclose()
 
 

@@ -45,6 +45,7 @@ class BridgeState:
         self.last_error: str = ""
         self.bundle_changed_at: float | None = None
         self.tools_sha256: str = ""
+        self.rejected_bundle: str = ""  # the last bundle that failed verification, until one passes
 
     @property
     def ships_to_app(self) -> bool:
@@ -84,10 +85,11 @@ class BridgeState:
             try:
                 library = await anyio.to_thread.run_sync(Library.from_bytes, raw, sha)
             except BundleError as exc:
-                self.last_error = f"bundle rejected: {exc}"
-                logger.error(self.last_error)
+                self.rejected_bundle = f"{sha[:12]}: {exc}"
+                logger.error("bundle %s rejected, still serving %s: %s", sha[:12], self.library.sha256[:12], exc)
             else:
                 await anyio.to_thread.run_sync(self.cache.save_bundle, raw, sha)
+                self.rejected_bundle = ""
                 self.library = library
                 self.bundle_changed_at = time.time()
                 changed = True
@@ -135,10 +137,15 @@ class BridgeState:
                 if self.ships_to_app:
                     await self.calls.flush(self.app, self.config.bridge_id)
                 else:
-                    for record in self.calls.drain():
-                        telemetry_log.info(json.dumps(record, sort_keys=True))
+                    self.log_calls()
             except Exception:
                 logger.exception("telemetry shipping failed")
+
+    def log_calls(self) -> None:
+        """Write the buffered telemetry to the ``mcp_bridge.telemetry`` log, one JSON object a line
+        (bridges without an app, e.g. on AgentCore Runtime, where the log goes to CloudWatch)."""
+        for record in self.calls.drain():
+            telemetry_log.info(json.dumps(record, sort_keys=True))
 
     async def heartbeat_forever(self) -> None:
         """Tell the app every ``heartbeat_seconds`` which bundle and tool descriptions this bridge serves."""
@@ -175,6 +182,7 @@ class BridgeState:
             "bundle_source": self.config.bundle_source,
             "app_reachable": not self.last_error,
             "last_error": self.last_error,
+            "rejected_bundle": self.rejected_bundle,
             "last_sync_ok": self.last_sync_ok,
             "calls_buffered": len(self.calls.buffer),
             "calls_sent": self.calls.sent,

@@ -48,7 +48,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(seconds=90)
 DEPLOY_STEPS = ["validate", "bundle", "runtime", "wait", "arn", "done"]
 ENDPOINT_STEPS = ["validate", "endpoint", "wait_endpoint", "done"]
 PROGRESS = {
@@ -61,6 +60,11 @@ PROGRESS = {
     "wait_endpoint": 50,
     "done": 100,
 }
+
+
+def _stale_after() -> timedelta:
+    """A running deployment whose heartbeat is older than this lost its worker."""
+    return timedelta(seconds=settings.SOPGOV_DEPLOYMENT_STALE_SECONDS)
 
 
 class DeploymentFailed(Exception):
@@ -128,7 +132,7 @@ def _claim(deployment_id: int) -> Deployment | None:
         Deployment.objects.filter(pk=deployment_id)
         .filter(
             Q(status=DeploymentStatus.PENDING)
-            | Q(status=DeploymentStatus.IN_PROGRESS, heartbeat_at__lt=now - STALE_AFTER)
+            | Q(status=DeploymentStatus.IN_PROGRESS, heartbeat_at__lt=now - _stale_after())
             | Q(status=DeploymentStatus.IN_PROGRESS, heartbeat_at__isnull=True)
         )
         .update(status=DeploymentStatus.IN_PROGRESS, heartbeat_at=now)
@@ -143,14 +147,23 @@ def _claim(deployment_id: int) -> Deployment | None:
 
 
 def _note(deployment: Deployment, step: str, message: str, **fields: Any) -> None:
-    """Save that ``step`` was reached, with a log line, fresh heartbeat and progress."""
+    """Save that ``step`` is next (the one that ran is named in the log line), with a fresh
+    heartbeat and progress."""
+    ran = "validate" if deployment.step == "queued" else deployment.step
     for name, value in fields.items():
         setattr(deployment, name, value)
     deployment.step = step
     deployment.progress = max(deployment.progress, PROGRESS.get(step, deployment.progress))
     deployment.heartbeat_at = timezone.now()
-    deployment.log = [*deployment.log, {"at": deployment.heartbeat_at.isoformat(), "step": step, "message": message}]
+    line = {"at": deployment.heartbeat_at.isoformat(), "step": ran, "progress": deployment.progress, "message": message}
+    deployment.log = [*deployment.log, line]
     deployment.save()
+    logger.info("deployment %s %s", deployment.pk, format_log_line(line))
+
+
+def format_log_line(line: dict[str, Any]) -> str:
+    """Return a deployment log line as operators read it: ``[ 35 %] wait: Created runtime …``."""
+    return f"[{line.get('progress', 0):3d} %] {line['step']}: {line['message']}"
 
 
 def _beat(deployment: Deployment, progress: int | None = None) -> None:
@@ -395,7 +408,7 @@ _STEPS: dict[str, Callable[[Deployment, Callable[[float], None]], None]] = {
 
 def stale_deployment_ids() -> list[int]:
     """Return deployments whose worker stopped reporting (pending for long, or no heartbeat)."""
-    before = timezone.now() - STALE_AFTER
+    before = timezone.now() - _stale_after()
     return list(
         Deployment.objects.filter(
             Q(status=DeploymentStatus.PENDING, created_at__lt=before)

@@ -11,15 +11,20 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import agentcore
 from .models import Publication, PublicationStatus, PublicationTarget
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=5)
+
+
+def _stale_after() -> timedelta:
+    """A publication pending or in progress for longer than this lost its worker."""
+    return timedelta(seconds=settings.SOPGOV_PUBLICATION_STALE_SECONDS)
 
 
 def _claim(publication_id: int) -> Publication | None:
@@ -30,15 +35,13 @@ def _claim(publication_id: int) -> Publication | None:
         Publication.objects.filter(pk=publication_id)
         .filter(
             Q(status=PublicationStatus.PENDING)
-            | Q(status=PublicationStatus.IN_PROGRESS, started_at__lt=now - STALE_AFTER)
+            | Q(status=PublicationStatus.IN_PROGRESS, started_at__lt=now - _stale_after())
         )
-        .update(status=PublicationStatus.IN_PROGRESS, started_at=now)
+        .update(status=PublicationStatus.IN_PROGRESS, started_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
-    publication = Publication.objects.select_related("bundle", "target").get(pk=publication_id)
-    Publication.objects.filter(pk=publication_id).update(attempts=publication.attempts + 1)
-    return publication
+    return Publication.objects.select_related("bundle", "target").get(pk=publication_id)
 
 
 def _finish(publication: Publication, status: PublicationStatus, **fields: object) -> None:
@@ -46,7 +49,7 @@ def _finish(publication: Publication, status: PublicationStatus, **fields: objec
         setattr(publication, name, value)
     publication.status = status
     publication.finished_at = timezone.now()
-    publication.save()
+    publication.save(update_fields=["status", "finished_at", *fields])
 
 
 def publication_carry_out(publication_id: int) -> str:
@@ -68,11 +71,13 @@ def publication_carry_out(publication_id: int) -> str:
     if _newer_exists(publication):
         _finish(publication, PublicationStatus.SUPERSEDED)
         return PublicationStatus.SUPERSEDED
+    uploaded: dict[str, str] = {}  # kept on a failed publication too: the object is in S3
     try:
         c = agentcore.clients(target)
         key, version_id = agentcore.upload_bundle(
             c, target, publication.bundle.sha256, publication.bundle.payload.encode("utf-8")
         )
+        uploaded = {"s3_key": key, "s3_version_id": version_id}
         with transaction.atomic():
             # One pointer move at a time per target, and never backwards.
             locked = PublicationTarget.objects.select_for_update().get(pk=target.pk)
@@ -97,7 +102,7 @@ def publication_carry_out(publication_id: int) -> str:
         if exc.retryable:
             Publication.objects.filter(pk=publication.pk).update(status=PublicationStatus.PENDING, error=str(exc))
             raise
-        _finish(publication, PublicationStatus.FAILED, error=str(exc))
+        _finish(publication, PublicationStatus.FAILED, error=str(exc), **uploaded)
         logger.error("publication %s to %s failed: %s", publication.pk, target.name, exc)
         return PublicationStatus.FAILED
     logger.info("bundle %s published to %s (SSM v%s)", publication.bundle.sha256[:12], target.name, ssm_version)
@@ -122,8 +127,8 @@ def _newer_exists(publication: Publication, moved_only: bool = False) -> bool:
 
 
 def stale_publication_ids() -> list[int]:
-    """Return publications a dead worker left pending or in progress for over five minutes."""
-    before = timezone.now() - STALE_AFTER
+    """Return publications a dead worker left pending or in progress for longer than ``SOPGOV_PUBLICATION_STALE_SECONDS``."""
+    before = timezone.now() - _stale_after()
     return list(
         Publication.objects.filter(
             Q(status=PublicationStatus.PENDING, created_at__lt=before)

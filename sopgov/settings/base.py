@@ -171,6 +171,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # often to ask (seconds; GetAgentRuntime has no waiter).
 SOPGOV_AGENTCORE_WAIT_SECONDS = env.int("SOPGOV_AGENTCORE_WAIT_SECONDS", default=900)
 SOPGOV_AGENTCORE_POLL_SECONDS = env.float("SOPGOV_AGENTCORE_POLL_SECONDS", default=5.0)
+# A deployment whose worker has not reported for this long, or a publication pending this long,
+# is taken over by the next worker (beat's publishing-resume-stale sweep, every minute).
+SOPGOV_DEPLOYMENT_STALE_SECONDS = env.float("SOPGOV_DEPLOYMENT_STALE_SECONDS", default=90.0)
+SOPGOV_PUBLICATION_STALE_SECONDS = env.float("SOPGOV_PUBLICATION_STALE_SECONDS", default=300.0)
 # How often Celery beat checks the gates of active rollouts (seconds).
 SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE: dict = {

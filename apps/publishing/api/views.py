@@ -205,11 +205,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReasonSerializer(serializers.Serializer):
+class OperationSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
 
 
-class MoveEndpointSerializer(ReasonSerializer):
+class MoveEndpointSerializer(OperationSerializer):
     endpoint = serializers.RegexField(
         r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$", max_length=48, help_text="Endpoint name, e.g. production."
     )
@@ -232,11 +232,11 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = target_list()
     lookup_field = "name"
 
-    @extend_schema(request=ReasonSerializer, responses={202: DeploymentSerializer})
+    @extend_schema(request=OperationSerializer, responses={202: DeploymentSerializer})
     @action(detail=True, methods=["post"])
     def deploy(self, request: Request, name: str | None = None) -> Response:
         """Create or update the AgentCore runtime (a worker does it; poll the deployment)."""
-        body = ReasonSerializer(data=request.data)
+        body = OperationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         deployment = deployment_start(
             actor=request.user, target=self.get_object(), reason=body.validated_data["reason"]
@@ -259,11 +259,11 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(DeploymentSerializer(deployment).data, status=202)
 
-    @extend_schema(request=ReasonSerializer, responses={202: PublicationSerializer})
+    @extend_schema(request=OperationSerializer, responses={202: PublicationSerializer})
     @action(detail=True, methods=["post"])
     def republish(self, request: Request, name: str | None = None) -> Response:
         """Publish the current bundle to this target again (after a failure, or to repair drift)."""
-        body = ReasonSerializer(data=request.data)
+        body = OperationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         publication = target_republish(
             actor=request.user, target=self.get_object(), reason=body.validated_data["reason"]

@@ -8,6 +8,7 @@ printing each step; the exit status is 0 when it succeeded.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.errors import ApplicationError
 from apps.publishing import agentcore
-from apps.publishing.deployments import deployment_give_up, deployment_run, deployment_start
+from apps.publishing.deployments import deployment_give_up, deployment_run, deployment_start, format_log_line
 from apps.publishing.models import Deployment, DeploymentAction, DeploymentStatus, PublicationTarget
 from apps.publishing.tasks import MAX_RETRIES, backoff_seconds
 
@@ -68,25 +69,54 @@ class Command(BaseCommand):
         )
 
     def _run(self, deployment_id: int) -> str:
-        """Run the deployment here, retrying what AWS asks to retry; follow it if a worker has it."""
+        """Run the deployment here, retrying what AWS asks to retry and printing each step as it
+        is reached; if a worker took it first, follow its progress instead."""
+        live = _PrintSteps(self.stdout.write)
+        logger = logging.getLogger("apps.publishing.deployments")
+        logger.addHandler(live)
+        previous_level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            retries = 0
+            while True:
+                try:
+                    result = deployment_run(deployment_id)
+                except agentcore.AwsError as exc:
+                    if retries >= MAX_RETRIES:
+                        deployment_give_up(deployment_id, f"{exc} (after {MAX_RETRIES} retries)")
+                        return DeploymentStatus.FAILED
+                    wait = backoff_seconds(retries)
+                    retries += 1
+                    self.stderr.write(f"AWS asked to retry ({exc}); again in {wait} s")
+                    time.sleep(wait)
+                    continue
+                if result != "not claimed":
+                    return result
+                return self._follow(deployment_id)
+        finally:
+            logger.removeHandler(live)
+            logger.setLevel(previous_level)
+
+    def _follow(self, deployment_id: int) -> str:
+        """Print a worker's progress on the deployment until it ends."""
         printed = 0
-        retries = 0
         while True:
-            try:
-                result = deployment_run(deployment_id)
-            except agentcore.AwsError as exc:
-                if retries >= MAX_RETRIES:
-                    deployment_give_up(deployment_id, f"{exc} (after {MAX_RETRIES} retries)")
-                    return DeploymentStatus.FAILED
-                wait = backoff_seconds(retries)
-                retries += 1
-                self.stderr.write(f"AWS asked to retry ({exc}); again in {wait} s")
-                time.sleep(wait)
-                continue
             deployment = Deployment.objects.get(pk=deployment_id)
             for line in deployment.log[printed:]:
-                self.stdout.write(f"[{deployment.progress:3d} %] {line['step']}: {line['message']}")
+                self.stdout.write(format_log_line(line))
             printed = len(deployment.log)
-            if result != "not claimed" or deployment.status not in ACTIVE:
+            if deployment.status not in ACTIVE:
                 return deployment.status
-            time.sleep(2)  # a worker has it: follow its progress
+            time.sleep(2)
+
+
+class _PrintSteps(logging.Handler):
+    """Hands the deployment's log lines to the command's output as they are written."""
+
+    def __init__(self, write: Any) -> None:
+        super().__init__(logging.INFO)
+        self.write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.write(message.split(" ", 2)[2] if message.startswith("deployment ") else message)
