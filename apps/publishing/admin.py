@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -98,6 +99,7 @@ class PublicationTargetAdmin(admin.ModelAdmin):
     """Admins configure targets; release managers see them and press deploy, republish or move."""
 
     change_form_template = "admin/publishing/publicationtarget/change_form.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "enabled", "region", "runtime_name", "runtime_version", "runtime_arn"]
     list_filter = ["kind", "enabled"]
     readonly_fields = ["runtime_id", "runtime_arn", "runtime_version"]

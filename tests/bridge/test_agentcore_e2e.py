@@ -196,3 +196,37 @@ def test_client__sigv4_through_agentcore__regression_scenario_passes_wrong_key_4
         assert "HTTP 403 Forbidden: AgentCore refused the request" in wrong.stderr
         assert fake.requests == [{"status": 403, "error": fake.requests[0]["error"]}]
         assert fake.requests[0]["error"].startswith("The request signature we calculated does not match")
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The ``ENV`` the bridge image sets (``mcp_bridge/Dockerfile``), parsed from the file."""
+    text = (ROOT / "mcp_bridge" / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env.update(pair.split("=", 1) for pair in line[4:].split())
+    return env
+
+
+def test_bridge_image__its_env_and_command__serve_mcp_on_port_8000_for_agentcore(
+    library: dict[str, str], target: PublicationTarget, aws_server: str, tmp_path: Path, people: dict[str, Any]
+) -> None:
+    dockerfile = (ROOT / "mcp_bridge" / "Dockerfile").read_text()
+    assert "FROM --platform=linux/arm64 " in dockerfile  # AgentCore Runtime runs arm64 containers
+    assert 'CMD ["python", "-m", "mcp_bridge", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
+    env = dockerfile_env()
+    assert (env["SOPGOV_BUNDLE_SOURCE"], env["SOPGOV_BRIDGE_AUTH"]) == ("ssm", "none")
+    assert env["SOPGOV_BUNDLE_SSM_PARAMETER"] == BUNDLE_PARAMETER == target.ssm_bundle_parameter
+    target_republish(actor=people["release"], target=target, reason="image test")
+    # The image's command and environment, on a free port instead of 8000, with the cache in tmp.
+    env.update({**aws_env(aws_server), "SOPGOV_BRIDGE_CACHE_DIR": str(tmp_path / "cache"), "SOPGOV_BRIDGE_TOKEN": ""})
+    with running_bridge("http://127.0.0.1:9", "", tmp_path / "cache", extra_env=env) as bridge:
+        ping = httpx.get(bridge.url.replace("/mcp", "/ping"), timeout=5)
+        assert ping.status_code == 200 and ping.json()["status"] == "Healthy"
+        # Any Host is accepted (AgentCore's proxy sets its own); no token is asked for.
+        status, body = post_tool(bridge.url.replace("127.0.0.1", "localhost"), None, "list_sop_categories", {})
+        assert status == 200 and not reply_of(body)[0]
+        response = httpx.post(bridge.url, headers={"Host": "runtime.bedrock-agentcore.internal",
+                                                   "Accept": "application/json, text/event-stream"},
+                              json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=5)
+        assert response.status_code == 200 and len(response.json()["result"]["tools"]) == 5

@@ -161,3 +161,12 @@ def test_resources__list_and_read(live_server: Any, library: dict[str, str], cac
         uris, text = asyncio.run(scenario(bridge.url))
     assert "sop://billing/refund_policy" in uris and len(uris) == 9
     assert text == SOPVersion.objects.get(sop__key="refund_policy", status="live").content
+
+
+def test_regression_client__wrong_token__exit_1_saying_401(
+    live_server: Any, library: dict[str, str], cache_dir: Path, capsys: Any
+) -> None:
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        code = regression.main([bridge.url, "--token", "not-a-token"])
+    assert code == 1
+    assert "HTTP 401 Unauthorized: the token is missing, unknown or revoked (use --token)" in capsys.readouterr().err
