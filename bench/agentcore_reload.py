@@ -42,33 +42,58 @@ def bundle(sample: int) -> bytes:
     for i, row in enumerate(rows):
         content = row["content"] + (f"\n\n<!-- bench sample {sample} -->" if i == 0 else "")
         categories[row["category"]] = {"slug": row["category"], "name": row["category"].title(), "description": ""}
-        sops.append({
-            "category": row["category"], "key": row["key"], "title": row.get("title", row["key"]), "salt": "0" * 16,
-            "summary": row.get("summary", ""), "example_questions": row.get("example_questions", []),
-            "version": sample + 1, "version_id": sample + 1, "content": content,
-            "content_sha256": hashlib.sha256(content.encode()).hexdigest(),
-        })
+        sops.append(
+            {
+                "category": row["category"],
+                "key": row["key"],
+                "title": row.get("title", row["key"]),
+                "salt": "0" * 16,
+                "summary": row.get("summary", ""),
+                "example_questions": row.get("example_questions", []),
+                "version": sample + 1,
+                "version_id": sample + 1,
+                "content": content,
+                "content_sha256": hashlib.sha256(content.encode()).hexdigest(),
+            }
+        )
     sops.sort(key=lambda s: (s["category"], s["key"]))
-    return canonical_bytes({"format": BUNDLE_FORMAT, "categories": sorted(categories.values(), key=lambda c: c["slug"]),
-                            "sops": sops})
+    return canonical_bytes(
+        {"format": BUNDLE_FORMAT, "categories": sorted(categories.values(), key=lambda c: c["slug"]), "sops": sops}
+    )
 
 
 def publish(s3: object, ssm: object, raw: bytes) -> str:
     sha = bundle_sha256(raw)
     key = f"sopgov/bundles/{sha}.json"
     version = s3.put_object(Bucket=BUCKET, Key=key, Body=raw)["VersionId"]  # type: ignore[attr-defined]
-    ssm.put_parameter(Name=PARAMETER, Overwrite=True, Type="String",  # type: ignore[attr-defined]
-                      Value=json.dumps({"bucket": BUCKET, "key": key, "version_id": version, "sha256": sha}))
+    ssm.put_parameter(
+        Name=PARAMETER,
+        Overwrite=True,
+        Type="String",  # type: ignore[attr-defined]
+        Value=json.dumps({"bucket": BUCKET, "key": key, "version_id": version, "sha256": sha}),
+    )
     return sha
 
 
 def measure(endpoint: str, interval: float, samples: int, offset: int) -> list[float]:
     port = 18900 + int(interval * 10)
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_REGION": REGION, "SOPGOV_BUNDLE_SOURCE": "ssm", "SOPGOV_BUNDLE_SSM_PARAMETER": PARAMETER,
-           "SOPGOV_BRIDGE_AUTH": "none", "SOPGOV_BRIDGE_POLL_SECONDS": str(interval), "SOPGOV_BRIDGE_TOKEN": "",
-           "SOPGOV_BRIDGE_PORT": str(port), "SOPGOV_BRIDGE_CACHE_DIR": f"/tmp/sopgov-bench-reload-{port}"}
-    bridge = subprocess.Popen([sys.executable, "-m", "mcp_bridge", "serve", "--log-level", "warning"], cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": REGION,
+        "SOPGOV_BUNDLE_SOURCE": "ssm",
+        "SOPGOV_BUNDLE_SSM_PARAMETER": PARAMETER,
+        "SOPGOV_BRIDGE_AUTH": "none",
+        "SOPGOV_BRIDGE_POLL_SECONDS": str(interval),
+        "SOPGOV_BRIDGE_TOKEN": "",
+        "SOPGOV_BRIDGE_PORT": str(port),
+        "SOPGOV_BRIDGE_CACHE_DIR": f"/tmp/sopgov-bench-reload-{port}",
+    }
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "mcp_bridge", "serve", "--log-level", "warning"], cwd=ROOT, env=env
+    )
     s3, ssm = boto3.client("s3", region_name=REGION), boto3.client("ssm", region_name=REGION)
     health = f"http://127.0.0.1:{port}/healthz"
     try:
@@ -112,9 +137,11 @@ def main() -> None:
     try:
         for n, interval in enumerate(float(x) for x in args.intervals.split(",")):
             times = sorted(measure(endpoint, interval, args.samples, offset=n * 1000))
-            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-            print(f"{interval:>14.1f} {statistics.median(times):6.2f} {p95:6.2f} {times[-1]:6.2f} "
-                  f"{statistics.mean(times):6.2f}  {'ok' if times[-1] <= 10 else 'EXCEEDED'}")
+            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            print(
+                f"{interval:>14.1f} {statistics.median(times):6.2f} {p95:6.2f} {times[-1]:6.2f} "
+                f"{statistics.mean(times):6.2f}  {'ok' if times[-1] <= 10 else 'EXCEEDED'}"
+            )
     finally:
         server.stop()
 

@@ -6,7 +6,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("routing_accuracy.py", "publish_latency.py", "bridge_throughput.py", "canary_overhead.py", "agentcore_reload.py"):
+for script in (
+    "routing_accuracy.py",
+    "publish_latency.py",
+    "bridge_throughput.py",
+    "canary_overhead.py",
+    "agentcore_reload.py",
+):
     print(f"\n=== {script} ===", flush=True)
     extra = sys.argv[1:] if script in ("bridge_throughput.py", "canary_overhead.py", "agentcore_reload.py") else []
     subprocess.run([sys.executable, str(HERE / script), *extra], check=True)

@@ -226,7 +226,10 @@ def test_bridge_image__its_env_and_command__serve_mcp_on_port_8000_for_agentcore
         # Any Host is accepted (AgentCore's proxy sets its own); no token is asked for.
         status, body = post_tool(bridge.url.replace("127.0.0.1", "localhost"), None, "list_sop_categories", {})
         assert status == 200 and not reply_of(body)[0]
-        response = httpx.post(bridge.url, headers={"Host": "runtime.bedrock-agentcore.internal",
-                                                   "Accept": "application/json, text/event-stream"},
-                              json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=5)
+        response = httpx.post(
+            bridge.url,
+            headers={"Host": "runtime.bedrock-agentcore.internal", "Accept": "application/json, text/event-stream"},
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            timeout=5,
+        )
         assert response.status_code == 200 and len(response.json()["result"]["tools"]) == 5

@@ -53,26 +53,38 @@ def test_target__admin_configures_release_deploys_auditor_reads(
     expect(release.locator("#id_region")).to_have_count(0)  # release managers see settings, cannot edit them
     release.fill("#reason-republish", "before anything is live")
     release.click("form[data-operation=republish] button")
-    expect(release.locator(".messagelist .error")).to_have_text("Nothing has been published yet; publish a version first.")
+    expect(release.locator(".messagelist .error")).to_have_text(
+        "Nothing has been published yet; publish a version first."
+    )
     release.fill("#reason-deploy", "first deployment")
     release.click("form[data-operation=deploy] button")  # Celery runs eagerly here: done when the page returns
     expect(release.locator(".messagelist")).to_contain_text("started; the progress bar follows it")
     expect(release.locator("#deployment [data-field=status]")).to_have_text("Succeeded")
     expect(release.locator("#deployment [data-field=progress]")).to_have_text("100 %")
     expect(release.locator("#runtime-version")).to_have_text("1")
-    expect(release.locator("#deployment .sopgov-log")).to_contain_text("ARN written to /mcp_server/customer_service_sop/agent_arn")
+    expect(release.locator("#deployment .sopgov-log")).to_contain_text(
+        "ARN written to /mcp_server/customer_service_sop/agent_arn"
+    )
 
     # A deployment a worker is running: the bar follows it without a reload, then the page refreshes.
     running = Deployment.objects.create(
-        target=target, status="in_progress", step="wait", progress=45, client_token="8d8f7a4e-5c1b-4c55-9a0e-0c4f8d1f0b11",
-        requested_by=people["release"], heartbeat_at=timezone.now(),
+        target=target,
+        status="in_progress",
+        step="wait",
+        progress=45,
+        client_token="8d8f7a4e-5c1b-4c55-9a0e-0c4f8d1f0b11",
+        requested_by=people["release"],
+        heartbeat_at=timezone.now(),
         log=[{"at": timezone.now().isoformat(), "step": "runtime", "progress": 40, "message": "Updated runtime."}],
     )
     release.reload()
     expect(release.locator("#deployment [data-field=progress]")).to_have_text("45 %")
     Deployment.objects.filter(pk=running.pk).update(
-        progress=70, log=[*running.log, {"at": timezone.now().isoformat(), "step": "wait", "progress": 70,
-                                          "message": "Still UPDATING."}],
+        progress=70,
+        log=[
+            *running.log,
+            {"at": timezone.now().isoformat(), "step": "wait", "progress": 70, "message": "Still UPDATING."},
+        ],
     )
     expect(release.locator("#deployment [data-field=progress]")).to_have_text("70 %")
     expect(release.locator("#deployment .sopgov-log")).to_contain_text("Still UPDATING.")
@@ -85,10 +97,15 @@ def test_target__admin_configures_release_deploys_auditor_reads(
     assert target.publications.get().status == "succeeded" and runtime.status == "READY"
     current = target.publications.get().bundle.sha256
     now = timezone.now()
-    BridgeHeartbeat.objects.create(bridge_id="web-1:8001", bundle_sha256=current, tools_sha256=expected_tools_sha256(),
-                                   last_seen_at=now)
-    BridgeHeartbeat.objects.create(bridge_id="web-2:8001", bundle_sha256="e" * 64, tools_sha256=expected_tools_sha256(),
-                                   last_seen_at=now - timedelta(seconds=5))
+    BridgeHeartbeat.objects.create(
+        bridge_id="web-1:8001", bundle_sha256=current, tools_sha256=expected_tools_sha256(), last_seen_at=now
+    )
+    BridgeHeartbeat.objects.create(
+        bridge_id="web-2:8001",
+        bundle_sha256="e" * 64,
+        tools_sha256=expected_tools_sha256(),
+        last_seen_at=now - timedelta(seconds=5),
+    )
 
     auditor = new_page("auditor")
     auditor.goto(f"/admin/publishing/publicationtarget/{target.pk}/change/")

@@ -23,20 +23,35 @@ def _as(user: Any) -> Client:
 
 def _form(target: PublicationTarget, **changes: Any) -> dict[str, Any]:
     fields = {k: v for k, v in target_settings().items()}
-    fields.update({"enabled": "on", "network_mode": "PUBLIC", "authorizer": "iam", "vpc_subnets": "[]",
-                   "vpc_security_groups": "[]", "jwt_allowed_clients": "[]", "jwt_allowed_audience": "[]",
-                   "bridge_poll_seconds": "5", "description": ""})
+    fields.update(
+        {
+            "enabled": "on",
+            "network_mode": "PUBLIC",
+            "authorizer": "iam",
+            "vpc_subnets": "[]",
+            "vpc_security_groups": "[]",
+            "jwt_allowed_clients": "[]",
+            "jwt_allowed_audience": "[]",
+            "bridge_poll_seconds": "5",
+            "description": "",
+        }
+    )
     fields.update(changes)
     return fields
 
 
-def test_admin_change__one_setting__audited_with_only_that_change(target: PublicationTarget, people: dict[str, Any]) -> None:
-    response = _as(people["admin"]).post(f"/admin/publishing/publicationtarget/{target.pk}/change/",
-                                         _form(target, s3_bucket="sopgov-bundles-other"))
+def test_admin_change__one_setting__audited_with_only_that_change(
+    target: PublicationTarget, people: dict[str, Any]
+) -> None:
+    response = _as(people["admin"]).post(
+        f"/admin/publishing/publicationtarget/{target.pk}/change/", _form(target, s3_bucket="sopgov-bundles-other")
+    )
     assert response.status_code == 302
     event = AuditEvent.objects.filter(action="target.change").latest("id")
     assert (event.before, event.after, event.actor_label) == (
-        {"s3_bucket": "sopgov-bundles-test"}, {"s3_bucket": "sopgov-bundles-other"}, "admin"
+        {"s3_bucket": "sopgov-bundles-test"},
+        {"s3_bucket": "sopgov-bundles-other"},
+        "admin",
     )
 
 
@@ -54,8 +69,9 @@ def test_admin_change__one_setting__audited_with_only_that_change(target: Public
 def test_admin_change__invalid_setting__form_error_nothing_saved(
     target: PublicationTarget, people: dict[str, Any], field: str, value: str, message: str
 ) -> None:
-    response = _as(people["admin"]).post(f"/admin/publishing/publicationtarget/{target.pk}/change/",
-                                         _form(target, **{field: value}))
+    response = _as(people["admin"]).post(
+        f"/admin/publishing/publicationtarget/{target.pk}/change/", _form(target, **{field: value})
+    )
     assert response.status_code == 200
     assert message in response.content.decode()
     assert AuditEvent.objects.filter(action="target.change").count() == 1  # only the creation
@@ -74,21 +90,37 @@ def test_target_save__jwt_without_discovery_url__missing_for_deploy(people: dict
     target = target_save(actor=people["admin"], target=PublicationTarget(**target_settings(authorizer="jwt")))
     assert missing_settings(target, for_runtime=True) == ["jwt_discovery_url"]
     with pytest.raises(InvalidInput) as error:
-        target_save(actor=people["admin"], target=PublicationTarget(**target_settings(
-            name="other", authorizer="jwt", jwt_discovery_url="https://idp.example.com/discovery")))
+        target_save(
+            actor=people["admin"],
+            target=PublicationTarget(
+                **target_settings(name="other", authorizer="jwt", jwt_discovery_url="https://idp.example.com/discovery")
+            ),
+        )
     assert "jwt_discovery_url" in error.value.field_errors
 
 
 def test_runtime_definition__jwt_and_vpc__authorizer_and_network_passed(people: dict[str, Any]) -> None:
-    target = PublicationTarget(**target_settings(
-        authorizer="jwt", jwt_discovery_url="https://idp.example.com/.well-known/openid-configuration",
-        jwt_allowed_clients=["agent-app"], network_mode="VPC", vpc_subnets=["subnet-1"], vpc_security_groups=["sg-1"],
-    ))
+    target = PublicationTarget(
+        **target_settings(
+            authorizer="jwt",
+            jwt_discovery_url="https://idp.example.com/.well-known/openid-configuration",
+            jwt_allowed_clients=["agent-app"],
+            network_mode="VPC",
+            vpc_subnets=["subnet-1"],
+            vpc_security_groups=["sg-1"],
+        )
+    )
     definition = runtime_definition(target)
-    assert definition["authorizerConfiguration"] == {"customJWTAuthorizer": {
-        "discoveryUrl": "https://idp.example.com/.well-known/openid-configuration", "allowedClients": ["agent-app"]}}
+    assert definition["authorizerConfiguration"] == {
+        "customJWTAuthorizer": {
+            "discoveryUrl": "https://idp.example.com/.well-known/openid-configuration",
+            "allowedClients": ["agent-app"],
+        }
+    }
     assert definition["networkConfiguration"] == {
-        "networkMode": "VPC", "networkModeConfig": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}}
+        "networkMode": "VPC",
+        "networkModeConfig": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]},
+    }
 
 
 def test_target_page__auditor__no_operations_and_posting_one_refused(
@@ -100,5 +132,7 @@ def test_target_page__auditor__no_operations_and_posting_one_refused(
     response = auditor.post(f"/admin/publishing/publicationtarget/{target.pk}/do/deploy/", {"reason": "x"}, follow=True)
     assert "Only release managers can deploy to AgentCore." in response.content.decode()
     assert not Deployment.objects.exists()
-    release_page = _as(people["release"]).get(f"/admin/publishing/publicationtarget/{target.pk}/change/").content.decode()
+    release_page = (
+        _as(people["release"]).get(f"/admin/publishing/publicationtarget/{target.pk}/change/").content.decode()
+    )
     assert 'id="operations"' in release_page and "Deploy the runtime" in release_page
