@@ -147,8 +147,11 @@ class FakeAgentCore:
     server: SigV4 checked (service ``bedrock-agentcore``), 404 for an unknown runtime, then the
     body forwarded to the bridge's ``/mcp`` with the runtime session header AgentCore adds."""
 
-    def __init__(self, runtime_arn: str, bridge_url: str) -> None:
+    def __init__(self, runtime_arn: str, bridge_url: str, jwt: str | None = None) -> None:
+        """``jwt``: act as a runtime with a custom JWT authorizer that accepts only this token
+        (instead of IAM/SigV4)."""
         self.runtime_arn = runtime_arn
+        self.jwt = jwt
         self.bridge_url = bridge_url
         self.requests: list[dict[str, Any]] = []
         self.port = free_port()
@@ -165,9 +168,20 @@ class FakeAgentCore:
         query = request.scope["query_string"].decode("latin-1")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
         try:
-            verify_sigv4(
-                request.method, raw_path, query, headers, body, {ACCESS_KEY: SECRET_KEY}, "bedrock-agentcore", REGION
-            )
+            if self.jwt is not None:
+                if headers.get("authorization") != f"Bearer {self.jwt}":
+                    raise SignatureError("Invalid bearer token: the JWT authorizer rejected it")
+            else:
+                verify_sigv4(
+                    request.method,
+                    raw_path,
+                    query,
+                    headers,
+                    body,
+                    {ACCESS_KEY: SECRET_KEY},
+                    "bedrock-agentcore",
+                    REGION,
+                )
         except SignatureError as exc:
             self.requests.append({"status": 403, "error": str(exc)})
             return JSONResponse(

@@ -151,24 +151,21 @@ def test_bridge_on_agentcore__pointer_to_tampered_bundle__rejected_keeps_serving
         assert not reply_of(body)[0]
 
 
-def _client(fake: FakeAgentCore, endpoint: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _client(fake: FakeAgentCore, endpoint: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "mcp_bridge.client",
+        "--ssm-parameter",
+        ARN_PARAMETER,
+        "--region",
+        REGION,
+        "--endpoint-url",
+        fake.url,
+        *args,
+    ]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mcp_bridge.client",
-            "--ssm-parameter",
-            ARN_PARAMETER,
-            "--region",
-            REGION,
-            "--endpoint-url",
-            fake.url,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **aws_env(endpoint), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
+        command, cwd=ROOT, env={**os.environ, **aws_env(endpoint), **env}, capture_output=True, text=True, timeout=120
     )
 
 
@@ -233,3 +230,22 @@ def test_bridge_image__its_env_and_command__serve_mcp_on_port_8000_for_agentcore
             timeout=5,
         )
         assert response.status_code == 200 and len(response.json()["result"]["tools"]) == 5
+
+
+def test_client__jwt_authorizer__bearer_token_mode_passes_wrong_token_refused(
+    library: dict[str, str], target: PublicationTarget, aws_server: str, cache_dir: Path, people: dict[str, Any]
+) -> None:
+    target_republish(actor=people["release"], target=target, reason="jwt e2e")
+    arn = "arn:aws:bedrock-agentcore:us-west-2:123456789012:runtime/sopgov_bridge_jwt-Xy12"
+    boto3.client("ssm", region_name=REGION).put_parameter(Name=ARN_PARAMETER, Value=arn, Type="String", Overwrite=True)
+    jwt = "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"
+    with (
+        running_bridge("http://127.0.0.1:9", "", cache_dir, extra_env=bridge_env(aws_server)) as bridge,
+        FakeAgentCore(arn, bridge.url, jwt=jwt) as fake,
+    ):
+        result = _client(fake, aws_server, "--token", jwt)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "all steps passed" in result.stdout
+        wrong = _client(fake, aws_server, "--token", "expired.jwt.token")
+        assert wrong.returncode == 1
+        assert "HTTP 403 Forbidden" in wrong.stderr and "JWT authorizer rejected it" in wrong.stderr
