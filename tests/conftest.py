@@ -51,6 +51,13 @@ def draft(sop: SOP, author: Any, content: str = CONTENT, **kwargs: Any) -> SOPVe
     return services.sop_version_create(actor=author, sop=sop, content=content, **fields)
 
 
+def sign(user: Any, action: str, meaning: str | None = None) -> Any:
+    """Return ``user``'s e-signature for ``action``, as if they re-entered their password ("pw")."""
+    from apps.signatures.services import signature_verify
+
+    return signature_verify(signer=user, password="pw", action=action, meaning=meaning)
+
+
 def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
     """Move ``version`` along draft → in_review → approved → live with the right people."""
     order = ["draft", "in_review", "approved", "live"]
@@ -60,9 +67,13 @@ def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
         elif version.status == "in_review":
             for name in ("reviewer", "reviewer2"):
                 if version.status == "in_review":
-                    version = services.sop_version_approve(actor=people[name], version=version, comment="ok")
+                    version = services.sop_version_approve(
+                        actor=people[name], signature=sign(people[name], "approve"), version=version, comment="ok"
+                    )
         elif version.status == "approved":
-            version = services.sop_version_publish(actor=people["release"], version=version, reason="go")
+            version = services.sop_version_publish(
+                actor=people["release"], signature=sign(people["release"], "publish"), version=version, reason="go"
+            )
             if version.status == "canary":  # a live version existed: a rollout started; finish it
                 from apps.rollouts.selectors import active_rollout
                 from apps.rollouts.services import rollout_complete

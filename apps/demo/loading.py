@@ -133,5 +133,6 @@ def load_demo(*, password: str, tokens_file: Path | None = None) -> tuple[Import
         publish=True,
         approvers=[users["reviewer"], users["reviewer2"]],
         publisher=users["release"],
+        attested_by="the demo loader",
     )
     return result, demo_tokens(tokens_file)

@@ -165,7 +165,9 @@ def _audit(
     )
 
 
-def rollout_start(*, actor: Any | None, sop: SOP, candidate: SOPVersion, reason: str) -> Rollout:
+def rollout_start(
+    *, actor: Any | None, sop: SOP, candidate: SOPVersion, reason: str, audit_data: dict[str, Any] | None = None
+) -> Rollout:
     """Start moving ``sop`` from its live version to ``candidate`` (an approved version) through
     the category's plan; the candidate becomes the canary at the first stage. Return the rollout.
 
@@ -210,7 +212,7 @@ def rollout_start(*, actor: Any | None, sop: SOP, candidate: SOPVersion, reason:
         before=before,
         after={"status": candidate.status, "number": candidate.number, "content_sha256": candidate.content_sha256},
         reason=reason,
-        data={"rollout": rollout.pk, "replaces": stable.number},
+        data={"rollout": rollout.pk, "replaces": stable.number, **(audit_data or {})},
     )
     _audit(
         rollout,

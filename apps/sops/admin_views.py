@@ -20,6 +20,8 @@ from django.urls import reverse
 from apps.audit.selectors import sop_trail
 from apps.core.errors import ApplicationError, EditConflict
 from apps.core.markdown import render_markdown
+from apps.signatures.models import ACTION_MEANINGS
+from apps.signatures.services import printed_name, signature_verify
 
 from . import permissions, selectors, services
 from .diffs import side_by_side
@@ -29,7 +31,7 @@ from .workflow import TRANSITIONS
 
 ACTION_LABELS = {
     "submit": ("Submit for review", "The version becomes immutable and reviewers are notified.", None),
-    "approve": ("Approve", "Your approval is recorded with the content's hash.", "Comment (optional)"),
+    "approve": ("Approve", "Your signed approval is recorded with the content's hash.", "Comment (optional)"),
     "reject": ("Reject", "The author sees your reason.", "Reason (required)"),
     "publish": (
         "Publish",
@@ -246,6 +248,7 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
             "text_label": ACTION_LABELS[name][2],
             "needs_text": TRANSITIONS[name].needs_reason,
             "url": reverse("admin:sops_sopversion_action", args=[version.pk, name]),
+            "meanings": [(m.value, m.label) for m in ACTION_MEANINGS.get(name, ())],
         }
         for name in actions
         if name in ACTION_LABELS
@@ -275,6 +278,8 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         can_edit="edit" in actions,
         can_draft=permissions.can_draft(request.user, version.sop),
         reviews=list(version.reviews.all()),
+        signatures=list(version.signatures.all()),
+        signer_name=printed_name(request.user),
         trail=[
             e
             for e in sop_trail(version.sop.slug, limit=200)
@@ -303,6 +308,11 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
     if action == "publish":
         kwargs["immediate"] = request.POST.get("immediate") == "1"
     try:
+        if action in services.SIGNED_ACTIONS:
+            kwargs["signature"] = signature_verify(
+                signer=request.user, password=request.POST.get("password", ""), action=action,
+                meaning=request.POST.get("meaning") or None,
+            )
         version = services.TRANSITION_SERVICES[action](actor=request.user, version=version, **kwargs)
     except ApplicationError as exc:
         messages.error(request, exc.message)

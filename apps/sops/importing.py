@@ -20,6 +20,7 @@ from apps.audit.services import audit_record
 from apps.core.errors import InvalidInput
 from apps.publishing.models import PublicationCause
 from apps.publishing.services import bundle_publish
+from apps.signatures.services import signature_for_import
 
 from . import services
 from .models import SOP, Category, VersionOrigin, VersionStatus
@@ -119,6 +120,7 @@ def library_import(
     publish: bool = False,
     approvers: list[Any] | None = None,
     publisher: Any | None = None,
+    attested_by: str = "library import",
 ) -> ImportResult:
     """Import the rows as versions written by ``author``, all or nothing; return what happened.
 
@@ -127,6 +129,8 @@ def library_import(
     version is submitted, approved by ``approvers`` (as many as its category requires, in
     order) and published by ``publisher`` (a release manager), or by the system on the operator's
     command when ``publisher`` is None; one bundle is then published for the whole import.
+    Their e-signatures are recorded with method ``import``, attested by ``attested_by`` (the
+    operator who ran the import), since nobody re-entered a password.
 
     Raises:
         InvalidInput: any row is invalid (all problems listed), or too few approvers for a category.
@@ -173,9 +177,17 @@ def library_import(
         if publish:
             services.sop_version_submit(actor=author, version=version)
             for approver in approvers[: category.min_approvals]:
-                services.sop_version_approve(actor=approver, version=version, comment="Approved on import")
+                services.sop_version_approve(
+                    actor=approver,
+                    version=version,
+                    comment="Approved on import",
+                    signature=signature_for_import(signer=approver, action="approve", attested_by=attested_by),
+                )
+            signature = (
+                signature_for_import(signer=publisher, action="publish", attested_by=attested_by) if publisher else None
+            )
             services.sop_version_publish(
-                actor=publisher, version=version, reason="Imported library", build_bundle=False
+                actor=publisher, version=version, reason="Imported library", build_bundle=False, signature=signature
             )
             result.published += 1
     if result.published:

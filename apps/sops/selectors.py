@@ -44,10 +44,11 @@ def version_list() -> QuerySet[SOPVersion]:
 
 
 def version_detail(pk: int) -> SOPVersion | None:
-    """Return one version with its SOP, author and reviews (reviewers prefetched), or ``None``."""
+    """Return one version with its SOP, author, reviews (reviewers prefetched) and
+    e-signatures, or ``None``."""
     return (
         version_list()
-        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")), "signatures")
         .filter(pk=pk)
         .first()
     )

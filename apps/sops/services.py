@@ -29,6 +29,7 @@ from apps.core.errors import (
 from apps.core.tasks import enqueue_on_commit
 from apps.publishing.models import PublicationCause
 from apps.publishing.services import bundle_publish
+from apps.signatures.services import SignatureIntent, signature_audit_data, signature_record, signature_required
 
 from . import permissions
 from .models import (
@@ -93,6 +94,12 @@ def _past(action: str) -> str:
         "rollback": "rolled back to",
         "retire": "retired",
     }[action]
+
+
+def _sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> dict[str, Any]:
+    """Record the e-signature (when a person acted) and return its facts for the audit event."""
+    signature = signature_record(intent=intent, version=version, comment=comment) if intent else None
+    return signature_audit_data(signature)
 
 
 def _version_state(version: SOPVersion) -> dict[str, Any]:
@@ -353,19 +360,23 @@ def _guard_review(actor: Any, version: SOPVersion, transition: Transition) -> No
 
 
 @transaction.atomic
-def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -> SOPVersion:
-    """Record the actor's approval; the version becomes approved once the category's minimum
-    number of approvals is reached. Return it.
+def sop_version_approve(
+    *, actor: Any, version: SOPVersion, comment: str = "", signature: SignatureIntent | None = None
+) -> SOPVersion:
+    """Record the actor's signed approval; the version becomes approved once the category's
+    minimum number of approvals is reached. Return it.
 
     Raises:
-        PermissionDenied: not a reviewer.
+        PermissionDenied: not a reviewer, or someone else's signature.
         InvalidTransition: the version is not in review.
         SelfApprovalForbidden: the actor wrote the version.
         AlreadyReviewed: the actor already decided on it.
+        InvalidInput: no e-signature (``signatures.services.signature_verify``).
     """
     sop, version = _lock_version(version)
     _guard_review(actor, version, APPROVE)
     comment = clean_reason(comment, required=APPROVE.needs_reason, field="comment")
+    intent = signature_required(actor, signature, "approve")
     Review.objects.create(
         version=version,
         reviewer=actor,
@@ -388,7 +399,7 @@ def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -
         before=before,
         after=_version_state(version),
         reason=comment,
-        data={"approvals": approvals, "approvals_required": required},
+        data={"approvals": approvals, "approvals_required": required, **_sign(intent, version, comment)},
     )
     if version.status == VersionStatus.APPROVED:
         from .tasks import notify_review_decision
@@ -398,16 +409,19 @@ def sop_version_approve(*, actor: Any, version: SOPVersion, comment: str = "") -
 
 
 @transaction.atomic
-def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPVersion:
-    """Reject a version in review, with the reason in ``comment``; return it.
+def sop_version_reject(
+    *, actor: Any, version: SOPVersion, comment: str, signature: SignatureIntent | None = None
+) -> SOPVersion:
+    """Reject a version in review, signed, with the reason in ``comment``; return it.
 
     Raises:
-        InvalidInput: no comment.
+        InvalidInput: no comment, or no e-signature.
         PermissionDenied / InvalidTransition / SelfApprovalForbidden / AlreadyReviewed: as for approve.
     """
     sop, version = _lock_version(version)
     _guard_review(actor, version, REJECT)
     comment = clean_reason(comment, required=REJECT.needs_reason, field="comment")
+    intent = signature_required(actor, signature, "reject")
     Review.objects.create(
         version=version,
         reviewer=actor,
@@ -427,6 +441,7 @@ def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPV
         before=before,
         after=_version_state(version),
         reason=comment,
+        data=_sign(intent, version, comment),
     )
     from .tasks import notify_review_decision
 
@@ -435,7 +450,13 @@ def sop_version_reject(*, actor: Any, version: SOPVersion, comment: str) -> SOPV
 
 
 def sop_version_make_live(
-    *, actor: Any | None, sop: SOP, version: SOPVersion, reason: str, action: AuditAction
+    *,
+    actor: Any | None,
+    sop: SOP,
+    version: SOPVersion,
+    reason: str,
+    action: AuditAction,
+    audit_data: dict[str, Any] | None = None,
 ) -> SOPVersion | None:
     """Supersede the SOP's live version (if any) and make ``version`` live; return the old one.
 
@@ -474,14 +495,20 @@ def sop_version_make_live(
         before=before,
         after=_version_state(version),
         reason=reason,
-        data={"replaces": current.number if current else None},
+        data={"replaces": current.number if current else None, **(audit_data or {})},
     )
     return current
 
 
 @transaction.atomic
 def sop_version_publish(
-    *, actor: Any, version: SOPVersion, reason: str = "", immediate: bool = False, build_bundle: bool = True
+    *,
+    actor: Any,
+    version: SOPVersion,
+    reason: str = "",
+    immediate: bool = False,
+    build_bundle: bool = True,
+    signature: SignatureIntent | None = None,
 ) -> SOPVersion:
     """Publish an approved version and return it.
 
@@ -497,14 +524,17 @@ def sop_version_publish(
     Raises:
         PermissionDenied: not a release manager.
         InvalidTransition: the version is not approved, or a rollout of this SOP is running.
+        InvalidInput: no e-signature (meaning "released").
     """
     sop, version, reason = _begin_release(actor, version, PUBLISH, reason)
     _refuse_during_rollout(sop, "publish another version")
+    intent = signature_required(actor, signature, "publish")
+    signed = _sign(intent, version, reason)
     has_live = SOPVersion.objects.filter(sop=sop, status=VersionStatus.LIVE).exists()
     if has_live and not immediate and build_bundle:
         from apps.rollouts.services import rollout_start
 
-        rollout_start(actor=actor, sop=sop, candidate=version, reason=reason)
+        rollout_start(actor=actor, sop=sop, candidate=version, reason=reason, audit_data=signed)
         return version
     sop_version_make_live(
         actor=actor,
@@ -512,6 +542,7 @@ def sop_version_publish(
         version=version,
         reason=reason + (" (immediate)" if immediate and has_live else ""),
         action=AuditAction.VERSION_PUBLISH,
+        audit_data=signed,
     )
     if build_bundle:
         bundle_publish(actor=actor, cause=PublicationCause.PUBLISH, reason=reason, version=version)
@@ -528,32 +559,45 @@ def _refuse_during_rollout(sop: SOP, what: str) -> None:
 
 
 @transaction.atomic
-def sop_version_rollback(*, actor: Any, version: SOPVersion, reason: str) -> SOPVersion:
-    """Make a previously live (superseded or retired) version live again; return it.
+def sop_version_rollback(
+    *, actor: Any, version: SOPVersion, reason: str, signature: SignatureIntent | None = None
+) -> SOPVersion:
+    """Make a previously live (superseded or retired) version live again, signed; return it.
 
     Raises:
-        InvalidInput: no reason.
+        InvalidInput: no reason, or no e-signature.
         PermissionDenied: not a release manager.
         InvalidTransition: the version was never live.
     """
     sop, version, reason = _begin_release(actor, version, ROLLBACK, reason)
     _refuse_during_rollout(sop, "roll back")
-    sop_version_make_live(actor=actor, sop=sop, version=version, reason=reason, action=AuditAction.VERSION_ROLLBACK)
+    intent = signature_required(actor, signature, "rollback")
+    sop_version_make_live(
+        actor=actor,
+        sop=sop,
+        version=version,
+        reason=reason,
+        action=AuditAction.VERSION_ROLLBACK,
+        audit_data=_sign(intent, version, reason),
+    )
     bundle_publish(actor=actor, cause=PublicationCause.ROLLBACK, reason=reason, version=version)
     return version
 
 
 @transaction.atomic
-def sop_version_retire(*, actor: Any, version: SOPVersion, reason: str) -> SOPVersion:
-    """Stop serving the live ``version`` (the SOP then has no live version); return it.
+def sop_version_retire(
+    *, actor: Any, version: SOPVersion, reason: str, signature: SignatureIntent | None = None
+) -> SOPVersion:
+    """Stop serving the live ``version``, signed (the SOP then has no live version); return it.
 
     Raises:
-        InvalidInput: no reason.
+        InvalidInput: no reason, or no e-signature.
         PermissionDenied: not a release manager.
         InvalidTransition: the version is not live.
     """
     sop, version, reason = _begin_release(actor, version, RETIRE, reason)
     _refuse_during_rollout(sop, "retire it")
+    intent = signature_required(actor, signature, "retire")
     before = _version_state(version)
     version.status = VersionStatus.RETIRED
     version.ended_at = timezone.now()
@@ -566,10 +610,14 @@ def sop_version_retire(*, actor: Any, version: SOPVersion, reason: str) -> SOPVe
         before=before,
         after=_version_state(version),
         reason=reason,
+        data=_sign(intent, version, reason),
     )
     bundle_publish(actor=actor, cause=PublicationCause.RETIRE, reason=reason, version=version)
     return version
 
+
+SIGNED_ACTIONS = ("approve", "reject", "publish", "rollback", "retire")
+"""Transitions a person must e-sign (the system, ``actor=None``, signs nothing)."""
 
 TRANSITION_SERVICES: dict[str, Callable[..., SOPVersion]] = {
     "submit": sop_version_submit,
@@ -579,7 +627,8 @@ TRANSITION_SERVICES: dict[str, Callable[..., SOPVersion]] = {
     "rollback": sop_version_rollback,
     "retire": sop_version_retire,
 }
-"""Action name → service; every service takes ``actor`` and ``version`` plus its text argument."""
+"""Action name → service; every service takes ``actor`` and ``version`` plus its text argument
+(and ``signature`` for ``SIGNED_ACTIONS``)."""
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.publishing",
     "apps.agents",
     "apps.rollouts",
+    "apps.signatures",
     "apps.demo",
 ]
 
@@ -175,6 +176,11 @@ SOPGOV_AGENTCORE_POLL_SECONDS = env.float("SOPGOV_AGENTCORE_POLL_SECONDS", defau
 # is taken over by the next worker (beat's publishing-resume-stale sweep, every minute).
 SOPGOV_DEPLOYMENT_STALE_SECONDS = env.float("SOPGOV_DEPLOYMENT_STALE_SECONDS", default=90.0)
 SOPGOV_PUBLICATION_STALE_SECONDS = env.float("SOPGOV_PUBLICATION_STALE_SECONDS", default=300.0)
+# E-signatures: wrong passwords allowed before signing locks, for how long (minutes), and how
+# long a verified signature stays usable for its action (seconds; "the same request").
+SOPGOV_SIGNING_MAX_FAILURES = env.int("SOPGOV_SIGNING_MAX_FAILURES", default=5)
+SOPGOV_SIGNING_LOCK_MINUTES = env.int("SOPGOV_SIGNING_LOCK_MINUTES", default=15)
+SOPGOV_SIGNATURE_MAX_AGE_SECONDS = env.int("SOPGOV_SIGNATURE_MAX_AGE_SECONDS", default=120)
 # How often Celery beat checks the gates of active rollouts (seconds).
 SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE: dict = {

@@ -24,7 +24,7 @@ from apps.sops import services
 from apps.sops.models import SOPVersion
 from tests.aws_fakes import REGION, FakeAgentCore, aws_env, moto_server, wait_for
 from tests.bridge.harness import ROOT, post_tool, reply_of, running_bridge
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 BUCKET = "sopgov-bundles-e2e"
@@ -95,7 +95,13 @@ def test_bridge_on_agentcore__follows_the_ssm_pointer__reloads_within_its_poll_i
         candidate = advance(
             draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
         )
-        services.sop_version_publish(actor=people["release"], version=candidate, reason="e2e", immediate=True)
+        services.sop_version_publish(
+            actor=people["release"],
+            signature=sign(people["release"], "publish"),
+            version=candidate,
+            reason="e2e",
+            immediate=True,
+        )
         assert Publication.objects.filter(target=target).latest("pk").status == "succeeded"
 
         def serves_new() -> bool:

@@ -15,7 +15,7 @@ from apps.sops import services
 from apps.sops.models import SOPVersion
 from mcp_bridge import client as regression
 from tests.bridge.harness import mcp_session, post_tool, reply_of, running_bridge, wait_until
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,13 @@ def test_publish_immediately__served_within_one_second(
         candidate = advance(
             draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
         )
-        services.sop_version_publish(actor=people["release"], version=candidate, reason="e2e", immediate=True)
+        services.sop_version_publish(
+            actor=people["release"],
+            signature=sign(people["release"], "publish"),
+            version=candidate,
+            reason="e2e",
+            immediate=True,
+        )
         published = time.monotonic()
 
         def served_version() -> int | None:

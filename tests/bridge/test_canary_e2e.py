@@ -19,7 +19,7 @@ from apps.sops import services
 from apps.sops.models import SOP, Category
 from mcp_bridge.bucketing import gets_canary
 from tests.bridge.harness import post_tool, reply_of, running_bridge, wait_until
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 from tests.rollouts.conftest import COMPLAINTS_AT_MOST_20_PERCENT, make_plan
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
@@ -49,7 +49,9 @@ def canary(library: dict[str, str], people: dict[str, Any]) -> dict[str, Any]:
     candidate = advance(
         draft(sop, people["author"], content="## Warranty, new wording\n1. Check the date."), people, "approved"
     )
-    services.sop_version_publish(actor=people["release"], version=candidate, reason="canary e2e")
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate, reason="canary e2e"
+    )
     library["reporter"] = agent_token_issue(actor=None, name="reporter", scopes=["sop:read", "sop:report"])[1]
     return {"sop": sop, "candidate": candidate, "tokens": library}
 

@@ -13,7 +13,7 @@ from apps.sops import services
 from apps.sops.models import SOPVersion
 from mcp_bridge.manifest import expected_tools_sha256
 from tests.bridge.harness import running_bridge, wait_until
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +35,13 @@ def test_bridge_heartbeat__reports_bundle_and_tools__no_drift_then_follows_a_pub
 
         live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
         candidate = advance(draft(live.sop, people["author"], content="## Warranty v2\n1. New."), people, "approved")
-        services.sop_version_publish(actor=people["release"], version=candidate, reason="e2e", immediate=True)
+        services.sop_version_publish(
+            actor=people["release"],
+            signature=sign(people["release"], "publish"),
+            version=candidate,
+            reason="e2e",
+            immediate=True,
+        )
         second = current_bundle_sha256()
         assert second != first
         wait_until(

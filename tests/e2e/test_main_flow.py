@@ -52,16 +52,30 @@ def test_main_flow__draft_review_publish_serve_audit(
         expect(reviewer.locator("#diff .sopgov-diff-insert, #diff .sopgov-diff-replace").first).to_be_visible()
         expect(reviewer.locator("#diff")).to_contain_text("Close the case.")
         reviewer.go_back()
+        expect(reviewer.locator("form[data-action=approve] .sopgov-sign")).to_contain_text("Signing as reviewer")
+        # A mistyped password signs nothing: refused, and the version stays in review
         reviewer.fill("#text-approve", "Clear and correct")
+        reviewer.fill("#password-approve", "not my password")
+        reviewer.click("form[data-action=approve] button")
+        expect(reviewer.locator(".messagelist .error")).to_contain_text(
+            "Wrong password: nothing was signed. 4 attempts left"
+        )
+        expect(reviewer.locator("h1 .sopgov-badge")).to_have_text("In review")
+        expect(reviewer.locator("#signatures")).to_contain_text("No signatures yet.")
+        reviewer.fill("#text-approve", "Clear and correct")
+        reviewer.select_option("#meaning-approve", "approved")
+        reviewer.fill("#password-approve", "pw")
         reviewer.click("form[data-action=approve] button")
         expect(reviewer.locator("h1 .sopgov-badge")).to_have_text("Approved")
         expect(reviewer.locator("#reviews")).to_contain_text("Clear and correct")
+        expect(reviewer.locator("#signatures")).to_contain_text("reviewer — Approved —")
 
         # The release manager starts a rollout (v1 is live), then promotes the canary to everyone;
         # the bridge serves it within a second
         release = new_page("release")
         release.click(f"#ready-to-publish >> text={sop.slug} v2")
         release.fill("#text-publish", "Ready for all conversations")
+        release.fill("#password-publish", "pw")
         release.click("form[data-action=publish] button")
         expect(release.locator("h1 .sopgov-badge")).to_have_text("Canary")
         release.click("#rollout-banner a")
@@ -117,6 +131,7 @@ def test_reviewer__rejects_with_reason__author_sees_it(new_page: Any, sop: Any, 
     version = advance(draft(sop, people["author"]), people, "in_review")
     reviewer = new_page("reviewer")
     reviewer.goto(f"/admin/sops/sopversion/{version.pk}/change/")
+    reviewer.fill("#password-reject", "pw")
     reviewer.click("form[data-action=reject] button")  # empty reason: the browser asks for it
     expect(reviewer.locator("h1 .sopgov-badge")).to_have_text("In review")
     reviewer.fill("#text-reject", "Step 2 contradicts the refund policy")

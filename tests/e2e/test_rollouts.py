@@ -24,8 +24,9 @@ def test_rollout__start_pause_then_automatic_rollback_shown(
     # Start: the version page offers a rollout, not an instant publish
     release.goto(f"/admin/sops/sopversion/{candidate.pk}/change/")
     expect(release.locator("form[data-action=publish] button")).to_have_text("Start rollout")
-    expect(release.locator("form[data-action=publish] .help")).to_contain_text("10 % → 50 % → 100 %")
+    expect(release.locator("form[data-action=publish] .sopgov-action-help")).to_contain_text("10 % → 50 % → 100 %")
     release.fill("#text-publish", "Try the new wording on a slice")
+    release.fill("#password-publish", "pw")
     release.click("form[data-action=publish] button")
     expect(release.locator("h1 .sopgov-badge")).to_have_text("Canary")
     release.click("#rollout-banner a")

@@ -14,6 +14,7 @@ from apps.rollouts.models import Rollout
 from apps.sops import services
 from apps.sops.models import SOPVersion
 from tests.bridge.harness import wait_until
+from tests.conftest import sign
 from tests.processes import Celery
 from tests.rollouts.conftest import make_plan
 
@@ -24,7 +25,9 @@ def test_rollout__beat_and_worker_killed_mid_rollout__nothing_lost(
     candidate: SOPVersion, sop: Any, people: dict[str, Any], tmp_path: Path
 ) -> None:
     make_plan("quick", [(10, 3), (50, 4), (100, 0)], [], sop.category)
-    services.sop_version_publish(actor=people["release"], version=candidate, reason="beat test")
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate, reason="beat test"
+    )
     rollout = Rollout.objects.get()
     workers = [Celery("worker", tmp_path), Celery("beat", tmp_path)]
     try:

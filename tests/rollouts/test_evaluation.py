@@ -15,6 +15,7 @@ from apps.rollouts.selectors import gate_result
 from apps.rollouts.services import outcomes_record, rollout_evaluate, rollout_pause
 from apps.sops import services
 from apps.sops.models import SOPVersion
+from tests.conftest import sign
 from tests.rollouts.conftest import make_plan
 
 
@@ -34,7 +35,9 @@ def report(version: SOPVersion, outcome: str, n: int) -> None:
 
 @pytest.fixture
 def rollout(candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]) -> Rollout:
-    services.sop_version_publish(actor=people["release"], version=candidate, reason="start")
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate, reason="start"
+    )
     return Rollout.objects.get()
 
 
@@ -113,7 +116,9 @@ def test_relative_gate__smoothed_ratio_to_stable(
     candidate: SOPVersion, live_version: SOPVersion, sop: Any, people: dict[str, Any]
 ) -> None:
     make_plan("relative", [(10, 60), (100, 0)], [("escalation_rate", "relative", "<=", 1.5, 3600, 10)], sop.category)
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = Rollout.objects.get()
     report(live_version, "escalated", 0)
     report(live_version, "resolved", 98)  # stable: 0 of 98 → smoothed 1/100

@@ -11,6 +11,7 @@ from apps.rollouts.models import Outcome, Rollout, RolloutPlan
 from apps.sops import services
 from apps.sops.models import SOPVersion
 from mcp_bridge.bucketing import gets_canary
+from tests.conftest import sign
 
 
 def bearer(raw: str) -> APIClient:
@@ -22,7 +23,9 @@ def bearer(raw: str) -> APIClient:
 def test_report__without_version__attributed_to_served_version(
     candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     _, raw = agent_token_issue(actor=None, name="bot", scopes=["sop:report"])
     salt = candidate.sop.salt
     keys = [f"conv-{i}" for i in range(60)]
@@ -64,7 +67,9 @@ def test_rollout_api__controls_and_metrics(
 ) -> None:
     from rest_framework.authtoken.models import Token
 
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = Rollout.objects.get()
 
     def as_(user: str) -> APIClient:

@@ -14,6 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.rollouts.models import Rollout, RolloutPlan
 from apps.sops import services
 from apps.sops.models import Category, SOPVersion
+from tests.conftest import sign
 
 
 def login(user: Any) -> Client:
@@ -24,7 +25,9 @@ def login(user: Any) -> Client:
 
 @pytest.fixture
 def rollout(candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]) -> Rollout:
-    services.sop_version_publish(actor=people["release"], version=candidate, reason="start")
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate, reason="start"
+    )
     return Rollout.objects.get()
 
 

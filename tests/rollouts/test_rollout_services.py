@@ -15,7 +15,7 @@ from apps.rollouts.models import Rollout, RolloutPlan
 from apps.rollouts.services import ROLLOUT_CONTROLS, rollout_pause, rollout_resume
 from apps.sops import services
 from apps.sops.models import SOP, SOPVersion
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 
 
 def bundle_entry(slug: str) -> dict[str, Any]:
@@ -27,7 +27,9 @@ def bundle_entry(slug: str) -> dict[str, Any]:
 def test_publish__live_version_exists__rollout_at_first_stage(
     candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    version = services.sop_version_publish(actor=people["release"], version=candidate, reason="try it")
+    version = services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate, reason="try it"
+    )
     assert version.status == "canary"
     rollout = Rollout.objects.get()
     assert (rollout.state, rollout.percentage, rollout.stable_version.number, rollout.plan_name) == (
@@ -46,19 +48,32 @@ def test_publish__live_version_exists__rollout_at_first_stage(
 
 def test_publish__first_version__straight_to_live(sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author"]), people, "approved")
-    assert services.sop_version_publish(actor=people["release"], version=version).status == "live"
+    assert (
+        services.sop_version_publish(
+            actor=people["release"], signature=sign(people["release"], "publish"), version=version
+        ).status
+        == "live"
+    )
     assert not Rollout.objects.exists()
 
 
 def test_publish__immediate__live_at_once(candidate: SOPVersion, people: dict[str, Any]) -> None:
-    version = services.sop_version_publish(actor=people["release"], version=candidate, reason="hotfix", immediate=True)
+    version = services.sop_version_publish(
+        actor=people["release"],
+        signature=sign(people["release"], "publish"),
+        version=candidate,
+        reason="hotfix",
+        immediate=True,
+    )
     assert version.status == "live"
     assert not Rollout.objects.exists()
     assert "immediate" in AuditEvent.objects.filter(action="version.publish").latest("id").reason
 
 
 def test_default_plan__used_when_category_names_none(candidate: SOPVersion, people: dict[str, Any]) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = Rollout.objects.get()
     assert rollout.plan_name == "Standard canary"
     assert [s["percentage"] for s in rollout.stages] == [5, 10, 50, 100]
@@ -68,11 +83,17 @@ def test_default_plan__used_when_category_names_none(candidate: SOPVersion, peop
 def test_one_rollout_per_sop__publish_retire_rollback_refused_meanwhile(
     candidate: SOPVersion, fast_plan: RolloutPlan, live_version: SOPVersion, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     third = advance(draft(candidate.sop, people["author"], content="## v3"), people, "approved")
     for attempt in (
-        lambda: services.sop_version_publish(actor=people["release"], version=third),
-        lambda: services.sop_version_retire(actor=people["release"], version=live_version, reason="x"),
+        lambda: services.sop_version_publish(
+            actor=people["release"], signature=sign(people["release"], "publish"), version=third
+        ),
+        lambda: services.sop_version_retire(
+            actor=people["release"], signature=sign(people["release"], "retire"), version=live_version, reason="x"
+        ),
     ):
         with pytest.raises(InvalidTransition, match="rollout in progress"):
             attempt()
@@ -93,7 +114,9 @@ CONTROL_STATES = {
 def test_control__by_role(
     control: str, role: str, candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = Rollout.objects.get()
     if CONTROL_STATES[control] == "paused":
         rollout = rollout_pause(actor=people["release"], rollout=rollout, reason="look")
@@ -120,7 +143,9 @@ def test_control__by_role(
 def test_control__wrong_state__invalid_transition(
     control: str, state: str, candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = Rollout.objects.get()
     if state == "paused":
         rollout = rollout_pause(actor=people["release"], rollout=rollout, reason="look")
@@ -131,7 +156,9 @@ def test_control__wrong_state__invalid_transition(
 def test_control__ended_rollout__invalid_transition(
     candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = ROLLOUT_CONTROLS["abort"](actor=people["release"], rollout=Rollout.objects.get(), reason="no")
     for control in ROLLOUT_CONTROLS:
         with pytest.raises(InvalidTransition, match="aborted"):
@@ -141,7 +168,9 @@ def test_control__ended_rollout__invalid_transition(
 def test_control__without_reason__invalid_input(
     candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     with pytest.raises(InvalidInput):
         ROLLOUT_CONTROLS["pause"](actor=people["release"], rollout=Rollout.objects.get(), reason=" ")
 
@@ -149,7 +178,9 @@ def test_control__without_reason__invalid_input(
 def test_advance__walks_stages_then_completes(
     candidate: SOPVersion, fast_plan: RolloutPlan, live_version: SOPVersion, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = Rollout.objects.get()
     rollout = ROLLOUT_CONTROLS["advance"](actor=people["release"], rollout=rollout, reason="looks fine")
     assert (rollout.stage_index, rollout.percentage) == (1, 50)
@@ -163,7 +194,9 @@ def test_advance__walks_stages_then_completes(
 
 
 def test_abort__everyone_back_on_stable(candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = ROLLOUT_CONTROLS["abort"](actor=people["release"], rollout=Rollout.objects.get(), reason="wrong tone")
     candidate.refresh_from_db()
     assert (rollout.state, rollout.percentage, candidate.status) == ("aborted", 0, "approved")
@@ -174,7 +207,9 @@ def test_abort__everyone_back_on_stable(candidate: SOPVersion, fast_plan: Rollou
 def test_pause_resume__paused_time_not_counted_as_soak(
     candidate: SOPVersion, fast_plan: RolloutPlan, people: dict[str, Any]
 ) -> None:
-    services.sop_version_publish(actor=people["release"], version=candidate)
+    services.sop_version_publish(
+        actor=people["release"], signature=sign(people["release"], "publish"), version=candidate
+    )
     rollout = rollout_pause(actor=people["release"], rollout=Rollout.objects.get(), reason="look")
     started = rollout.stage_started_at
     rollout.paused_at -= timedelta(minutes=10)  # as if paused ten minutes ago

@@ -77,7 +77,9 @@ def test_admin_action__post__allowed_or_refused(
 ) -> None:
     version = advance(draft(sop, people["author"]), people, state)
     client = login(people[role])
-    response = client.post(f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": "because"}, follow=True)
+    response = client.post(
+        f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": "because", "password": "pw"}, follow=True
+    )
     assert response.status_code == 200
     version.refresh_from_db()
     messages = [str(m) for m in response.context["messages"]]
@@ -92,7 +94,7 @@ def test_admin_action__post__allowed_or_refused(
 def test_admin_action__self_approval__refused_with_message(sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author_reviewer"]), people, "in_review")
     response = login(people["author_reviewer"]).post(
-        f"/admin/sops/sopversion/{version.pk}/do/approve/", {"text": ""}, follow=True
+        f"/admin/sops/sopversion/{version.pk}/do/approve/", {"text": "", "password": "pw"}, follow=True
     )
     assert any("own version" in str(m) for m in response.context["messages"])
     version.refresh_from_db()

@@ -74,15 +74,31 @@ def test_full_lifecycle__through_the_api(api: dict[str, APIClient], people: dict
     assert version.json()["allowed_actions"] == ["edit", "submit"]
     assert api["author"].post(f"/api/v1/versions/{vid}/submit/").json()["status"] == "in_review"
     # two reviewers approve (billing needs two)
-    first = api["reviewer"].post(f"/api/v1/versions/{vid}/approve/", {"comment": "ok"}, format="json").json()
+    first = (
+        api["reviewer"]
+        .post(f"/api/v1/versions/{vid}/approve/", {"comment": "ok", "password": "pw"}, format="json")
+        .json()
+    )
     assert (first["status"], first["approvals"], first["approvals_required"]) == ("in_review", 1, 2)
-    second = api["reviewer2"].post(f"/api/v1/versions/{vid}/approve/", {}, format="json").json()
+    second = (
+        api["reviewer2"]
+        .post(f"/api/v1/versions/{vid}/approve/", {"password": "pw", "meaning": "reviewed"}, format="json")
+        .json()
+    )
     assert second["status"] == "approved"
     # release publishes
-    published = api["release"].post(f"/api/v1/versions/{vid}/publish/", {"reason": "ready"}, format="json")
+    published = api["release"].post(
+        f"/api/v1/versions/{vid}/publish/", {"reason": "ready", "password": "pw"}, format="json"
+    )
     assert published.status_code == 200
     assert published.json()["status"] == "live"
     assert published.json()["published_by"] == "release"
+    signatures = [(sig["signer_name"], sig["meaning"], sig["action"]) for sig in published.json()["signatures"]]
+    assert signatures == [
+        ("reviewer", "approved", "approve"),
+        ("reviewer2", "reviewed", "approve"),
+        ("release", "released", "publish"),
+    ]
     # the SOP list shows it live, filterable
     listed = api["auditor"].get("/api/v1/sops/?category=billing&status=live").json()
     assert [s["live_version"] for s in listed["results"]] == [1]
@@ -103,7 +119,7 @@ def test_full_lifecycle__through_the_api(api: dict[str, APIClient], people: dict
 
 def test_self_approval__api__403_with_code(api: dict[str, APIClient], sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author_reviewer"]), people, "in_review")
-    response = api["author_reviewer"].post(f"/api/v1/versions/{version.pk}/approve/", {}, format="json")
+    response = api["author_reviewer"].post(f"/api/v1/versions/{version.pk}/approve/", {"password": "pw"}, format="json")
     assert response.status_code == 403
     assert response.json()["error"] == "self_approval_forbidden"
     assert "own version" in response.json()["detail"]
@@ -133,7 +149,7 @@ def test_transition__api_refusals(
 ) -> None:
     version = advance(draft(sop, people["author"]), people, state)
     response = api[role].post(
-        f"/api/v1/versions/{version.pk}/{action}/", {"reason": "x", "comment": "x"}, format="json"
+        f"/api/v1/versions/{version.pk}/{action}/", {"reason": "x", "comment": "x", "password": "pw"}, format="json"
     )
     assert response.status_code == status
     body = response.json()
@@ -145,7 +161,7 @@ def test_transition__api_refusals(
 
 def test_reject__missing_comment__400_names_field(api: dict[str, APIClient], sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author"]), people, "in_review")
-    response = api["reviewer"].post(f"/api/v1/versions/{version.pk}/reject/", {}, format="json")
+    response = api["reviewer"].post(f"/api/v1/versions/{version.pk}/reject/", {"password": "pw"}, format="json")
     assert response.status_code == 400
     assert "comment" in response.json()["fields"]
 

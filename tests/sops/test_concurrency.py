@@ -18,7 +18,7 @@ from apps.publishing.selectors import current_bundle
 from apps.rollouts.models import Rollout
 from apps.sops import services
 from apps.sops.models import SOPVersion, VersionStatus
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 from tests.factories import CategoryFactory, SOPFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,8 +51,12 @@ def test_two_approvals_at_once__both_count__approved_once(people: dict[str, Any]
     sop = SOPFactory(category=CategoryFactory(slug="billing", min_approvals=2), owner=people["author"])
     version = services.sop_version_submit(actor=people["author"], version=draft(sop, people["author"]))
     results = run_together(
-        lambda: services.sop_version_approve(actor=people["reviewer"], version=version, comment="a"),
-        lambda: services.sop_version_approve(actor=people["reviewer2"], version=version, comment="b"),
+        lambda: services.sop_version_approve(
+            actor=people["reviewer"], signature=sign(people["reviewer"], "approve"), version=version, comment="a"
+        ),
+        lambda: services.sop_version_approve(
+            actor=people["reviewer2"], signature=sign(people["reviewer2"], "approve"), version=version, comment="b"
+        ),
     )
     assert not any(isinstance(r, Exception) for r in results), results
     version.refresh_from_db()
@@ -65,7 +69,14 @@ def test_two_approvals_at_once__both_count__approved_once(people: dict[str, Any]
 def test_same_reviewer_twice_at_once__one_review(people: dict[str, Any]) -> None:
     sop = SOPFactory(category=CategoryFactory(slug="billing", min_approvals=2), owner=people["author"])
     version = services.sop_version_submit(actor=people["author"], version=draft(sop, people["author"]))
-    results = run_together(*[lambda: services.sop_version_approve(actor=people["reviewer"], version=version)] * 2)
+    results = run_together(
+        *[
+            lambda: services.sop_version_approve(
+                actor=people["reviewer"], signature=sign(people["reviewer"], "approve"), version=version
+            )
+        ]
+        * 2
+    )
     assert sum(isinstance(r, ApplicationError) for r in results) == 1
     assert version.reviews.count() == 1
 
@@ -77,8 +88,12 @@ def test_two_versions_published_at_once__one_live_one_canary(people: dict[str, A
     v2 = advance(draft(sop, people["author"], content="## two"), people, "approved")
     # When two release managers publish them at the same moment
     results = run_together(
-        lambda: services.sop_version_publish(actor=people["release"], version=v1, reason="a"),
-        lambda: services.sop_version_publish(actor=people["admin"], version=v2, reason="b"),
+        lambda: services.sop_version_publish(
+            actor=people["release"], signature=sign(people["release"], "publish"), version=v1, reason="a"
+        ),
+        lambda: services.sop_version_publish(
+            actor=people["admin"], signature=sign(people["admin"], "publish"), version=v2, reason="b"
+        ),
     )
     assert not any(isinstance(r, Exception) for r in results), results
     # Then the first to commit is live and the other starts a rollout from it: one live, one canary
@@ -101,7 +116,14 @@ def test_two_versions_published_at_once__one_live_one_canary(people: dict[str, A
 def test_same_version_published_twice_at_once__one_succeeds(people: dict[str, Any]) -> None:
     sop = SOPFactory(category=CategoryFactory(slug="billing"), owner=people["author"])
     v1 = advance(draft(sop, people["author"]), people, "approved")
-    results = run_together(*[lambda: services.sop_version_publish(actor=people["release"], version=v1)] * 2)
+    results = run_together(
+        *[
+            lambda: services.sop_version_publish(
+                actor=people["release"], signature=sign(people["release"], "publish"), version=v1
+            )
+        ]
+        * 2
+    )
     assert sum(isinstance(r, ApplicationError) for r in results) == 1
     assert AuditEvent.objects.filter(action="version.publish").count() == 1
     assert Publication.objects.count() == 1
@@ -139,7 +161,14 @@ def test_different_sops_published_at_once__bundle_has_all(
         for i in range(4)
     ]
     results = run_together(
-        *[(lambda v=v: services.sop_version_publish(actor=people["release"], version=v)) for v in versions]
+        *[
+            (
+                lambda v=v: services.sop_version_publish(
+                    actor=people["release"], signature=sign(people["release"], "publish"), version=v
+                )
+            )
+            for v in versions
+        ]
     )
     assert not any(isinstance(r, Exception) for r in results), results
     bundle = current_bundle()

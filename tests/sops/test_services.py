@@ -21,7 +21,7 @@ from apps.core.errors import (
 from apps.publishing.selectors import current_bundle
 from apps.sops import services
 from apps.sops.models import SOP, SOPVersion, VersionStatus
-from tests.conftest import CONTENT, advance, draft
+from tests.conftest import CONTENT, advance, draft, sign
 from tests.factories import CategoryFactory, SOPFactory
 
 
@@ -44,7 +44,7 @@ def test_approve__own_version__self_approval_forbidden(sop: SOP, people: dict[st
 def test_approve__admin_wrote_it__still_self_approval_forbidden(sop: SOP, people: dict[str, Any]) -> None:
     version = services.sop_version_submit(actor=people["admin"], version=draft(sop, people["admin"]))
     with pytest.raises(SelfApprovalForbidden):
-        services.sop_version_approve(actor=people["admin"], version=version)
+        services.sop_version_approve(actor=people["admin"], signature=sign(people["admin"], "approve"), version=version)
 
 
 def test_approve__category_needs_two__approved_after_second(people: dict[str, Any]) -> None:
@@ -52,15 +52,22 @@ def test_approve__category_needs_two__approved_after_second(people: dict[str, An
     sop = SOPFactory(category=CategoryFactory(slug="payments", min_approvals=2), owner=people["author"])
     version = services.sop_version_submit(actor=people["author"], version=draft(sop, people["author"]))
     # When one reviewer approves, it is still in review
-    version = services.sop_version_approve(actor=people["reviewer"], version=version, comment="one")
+    version = services.sop_version_approve(
+        actor=people["reviewer"], signature=sign(people["reviewer"], "approve"), version=version, comment="one"
+    )
     assert version.status == VersionStatus.IN_REVIEW
     event = AuditEvent.objects.filter(action="version.approve").latest("id")
-    assert event.data == {"approvals": 1, "approvals_required": 2}
+    assert (event.data["approvals"], event.data["approvals_required"]) == (1, 2)
+    assert event.data["signature"]["meaning"] == "approved" and event.data["signature"]["signer"] == "reviewer"
     # And the same reviewer cannot count twice
     with pytest.raises(AlreadyReviewed):
-        services.sop_version_approve(actor=people["reviewer"], version=version)
+        services.sop_version_approve(
+            actor=people["reviewer"], signature=sign(people["reviewer"], "approve"), version=version
+        )
     # When a second reviewer approves, it is approved
-    version = services.sop_version_approve(actor=people["reviewer2"], version=version, comment="two")
+    version = services.sop_version_approve(
+        actor=people["reviewer2"], signature=sign(people["reviewer2"], "approve"), version=version, comment="two"
+    )
     assert version.status == VersionStatus.APPROVED
     assert version.reviews.filter(decision="approved").count() == 2
     assert all(r.content_sha256 == version.content_sha256 for r in version.reviews.all())
@@ -77,7 +84,9 @@ def test_new_version__after_approval__starts_without_approvals(sop: SOP, people:
 def test_reject__without_reason__invalid_input_and_unchanged(sop: SOP, people: dict[str, Any]) -> None:
     version = advance(draft(sop, people["author"]), people, "in_review")
     with pytest.raises(InvalidInput):
-        services.sop_version_reject(actor=people["reviewer"], version=version, comment="  ")
+        services.sop_version_reject(
+            actor=people["reviewer"], signature=sign(people["reviewer"], "reject"), version=version, comment="  "
+        )
     version.refresh_from_db()
     assert version.status == VersionStatus.IN_REVIEW
 
@@ -192,21 +201,27 @@ def test_rollback__to_superseded__live_again_and_reason_recorded(sop: SOP, peopl
     v1 = advance(draft(sop, people["author"]), people, "live")
     v2 = advance(draft(sop, people["author"], content="## v2"), people, "live")
     v1.refresh_from_db()
-    services.sop_version_rollback(actor=people["release"], version=v1, reason="v2 confused agents")
+    services.sop_version_rollback(
+        actor=people["release"], signature=sign(people["release"], "rollback"), version=v1, reason="v2 confused agents"
+    )
     v1.refresh_from_db(), v2.refresh_from_db()
     assert (v1.status, v2.status) == (VersionStatus.LIVE, VersionStatus.SUPERSEDED)
     event = AuditEvent.objects.filter(action="version.rollback").get()
     assert event.reason == "v2 confused agents"
-    assert event.data == {"replaces": 2}
+    assert event.data["replaces"] == 2 and event.data["signature"]["meaning"] == "rolled_back"
     assert current_bundle().payload.count('"version":1') == 1  # type: ignore[union-attr]
 
 
 def test_retire__live__nothing_served_then_rollback_restores(sop: SOP, people: dict[str, Any]) -> None:
     v1 = advance(draft(sop, people["author"]), people, "live")
-    services.sop_version_retire(actor=people["release"], version=v1, reason="obsolete")
+    services.sop_version_retire(
+        actor=people["release"], signature=sign(people["release"], "retire"), version=v1, reason="obsolete"
+    )
     assert current_bundle().sop_count == 0  # type: ignore[union-attr]
     v1.refresh_from_db()
-    services.sop_version_rollback(actor=people["release"], version=v1, reason="still needed")
+    services.sop_version_rollback(
+        actor=people["release"], signature=sign(people["release"], "rollback"), version=v1, reason="still needed"
+    )
     assert current_bundle().sop_count == 1  # type: ignore[union-attr]
 
 

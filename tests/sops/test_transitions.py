@@ -10,7 +10,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidTransition, PermissionDenied
 from apps.sops import services
 from apps.sops.models import SOP, SOPVersion
-from tests.conftest import advance, draft
+from tests.conftest import advance, draft, sign
 
 ROLES = ["author", "author2", "reviewer", "reviewer2", "release", "auditor", "admin", "nobody", "author_reviewer"]
 
@@ -66,7 +66,8 @@ def _run(action: str, actor: Any, version: SOPVersion) -> SOPVersion:
         "rollback": {"reason": "v2 confused agents"},
         "retire": {"reason": "obsolete"},
     }.get(action, {})
-    return services.TRANSITION_SERVICES[action](actor=actor, version=version, **text)
+    signed = {"signature": sign(actor, action)} if action in services.SIGNED_ACTIONS else {}
+    return services.TRANSITION_SERVICES[action](actor=actor, version=version, **text, **signed)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -86,6 +87,9 @@ def test_transition__by_role__allowed_or_forbidden(action: str, role: str, sop: 
         assert event.before["status"] == status_before
         assert event.after["status"] == TARGET[action]
         assert event.sop_slug == "billing/refund_policy"
+        if action in services.SIGNED_ACTIONS:  # the decision's event carries its e-signature
+            assert event.data["signature"]["content_sha256"] == version.content_sha256
+            assert event.data["signature"]["signer"] == people[role].get_username()
     else:
         with pytest.raises(PermissionDenied):
             _run(action, people[role], version)
@@ -132,11 +136,11 @@ def test_transition__from_wrong_state__invalid_transition(
 
 def _text_for(action: str) -> dict[str, str]:
     return {
-        "approve": {"comment": "fine"},
-        "reject": {"comment": "not clear"},
-        "publish": {"reason": "ready"},
-        "rollback": {"reason": "v2 confused agents"},
-        "retire": {"reason": "obsolete"},
+        "approve": {"comment": "fine", "password": "pw"},
+        "reject": {"comment": "not clear", "password": "pw"},
+        "publish": {"reason": "ready", "password": "pw"},
+        "rollback": {"reason": "v2 confused agents", "password": "pw"},
+        "retire": {"reason": "obsolete", "password": "pw"},
     }.get(action, {})
 
 
@@ -173,8 +177,10 @@ def test_transition__by_role__through_the_admin(action: str, role: str, sop: SOP
     client.force_login(people[role])
     page = client.get(f"/admin/sops/sopversion/{version.pk}/change/").content.decode()
     offered = f'data-action="{action}"' in page
-    text = next(iter(_text_for(action).values()), "")
-    response = client.post(f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": text}, follow=True)
+    text = next((v for k, v in _text_for(action).items() if k != "password"), "")
+    response = client.post(
+        f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": text, "password": "pw"}, follow=True
+    )
     version.refresh_from_db()
     if role == "nobody":  # no role at all: the governance pages are closed to them
         assert response.status_code == 403

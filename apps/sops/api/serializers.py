@@ -7,6 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.signatures.models import Signature, SignatureMeaning
+
 from ..models import SOP, Category, Review, SOPVersion
 from ..permissions import allowed_actions
 
@@ -56,6 +58,22 @@ class ReviewSerializer(serializers.ModelSerializer):
         fields = ["reviewer", "decision", "comment", "content_sha256", "created_at"]
 
 
+class SignatureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Signature
+        fields = [
+            "id",
+            "signer_name",
+            "meaning",
+            "action",
+            "method",
+            "signed_at",
+            "content_sha256",
+            "comment",
+            "attested_by",
+        ]
+
+
 class VersionSerializer(serializers.ModelSerializer):
     sop_id = serializers.IntegerField(read_only=True)
     sop = serializers.CharField(source="sop.slug", read_only=True)
@@ -65,6 +83,7 @@ class VersionSerializer(serializers.ModelSerializer):
     approvals = serializers.SerializerMethodField()
     approvals_required = serializers.IntegerField(source="sop.category.min_approvals", read_only=True)
     reviews = ReviewSerializer(many=True, read_only=True)
+    signatures = SignatureSerializer(many=True, read_only=True)
     allowed_actions = serializers.SerializerMethodField()
 
     class Meta:
@@ -87,6 +106,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "approvals",
             "approvals_required",
             "reviews",
+            "signatures",
             "allowed_actions",
             "created_at",
             "updated_at",
@@ -136,6 +156,33 @@ class PublishSerializer(ReasonSerializer):
     immediate = serializers.BooleanField(
         required=False, default=False, help_text="Skip the staged rollout: 100 % of conversations at once."
     )
+
+
+class SignatureFields(serializers.Serializer):
+    """An e-signature given with the request (21 CFR 11.200: re-enter the password)."""
+
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, help_text="Your password, re-entered to sign this decision."
+    )
+    meaning = serializers.ChoiceField(
+        choices=SignatureMeaning.choices,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="What your signature means; default: the action's usual meaning (approved, rejected, released …).",
+    )
+
+
+class SignedCommentSerializer(CommentSerializer, SignatureFields):
+    pass
+
+
+class SignedReasonSerializer(ReasonSerializer, SignatureFields):
+    pass
+
+
+class SignedPublishSerializer(PublishSerializer, SignatureFields):
+    pass
 
 
 class DiffSerializer(serializers.Serializer):

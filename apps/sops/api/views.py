@@ -16,16 +16,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput, NotFound
+from apps.signatures.services import signature_verify
 
 from .. import permissions, selectors, services
 from ..diffs import unified_diff
 from ..models import SOP, Category, SOPVersion, VersionStatus
 from .serializers import (
     CategorySerializer,
-    CommentSerializer,
     DiffSerializer,
-    PublishSerializer,
-    ReasonSerializer,
+    SignedCommentSerializer,
+    SignedPublishSerializer,
+    SignedReasonSerializer,
     SOPCreateSerializer,
     SOPSerializer,
     VersionEditSerializer,
@@ -161,11 +162,19 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         version = services.sop_version_edit(actor=request.user, version=version, expected_revision=expected, **fields)
         return Response(version_data(version, {"request": request}))
 
-    def _transition(self, request: Request, name: str, body_class: type, field: str) -> Response:
+    def _transition(self, request: Request, name: str, body_class: type, fields: tuple[str, ...]) -> Response:
+        """Validate the body, verify the e-signature it carries (signed actions), run the service."""
         version = self.get_object()
         body = body_class(data=request.data)
         body.is_valid(raise_exception=True)
-        kwargs = {field: body.validated_data[field]} if field else {}
+        kwargs = {field: body.validated_data[field] for field in fields}
+        if name in services.SIGNED_ACTIONS:
+            kwargs["signature"] = signature_verify(
+                signer=request.user,
+                password=body.validated_data["password"],
+                action=name,
+                meaning=body.validated_data.get("meaning"),
+            )
         version = services.TRANSITION_SERVICES[name](actor=request.user, version=version, **kwargs)
         return Response(version_data(version, {"request": request}))
 
@@ -176,36 +185,33 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         version = services.sop_version_submit(actor=request.user, version=version)
         return Response(version_data(version, {"request": request}))
 
-    @_transition_schema(CommentSerializer, "Approve a version in review")
+    @_transition_schema(SignedCommentSerializer, "Approve a version in review (e-signed)")
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "approve", CommentSerializer, "comment")
+        return self._transition(request, "approve", SignedCommentSerializer, ("comment",))
 
-    @_transition_schema(CommentSerializer, "Reject a version in review (comment required)")
+    @_transition_schema(SignedCommentSerializer, "Reject a version in review (e-signed; comment required)")
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "reject", CommentSerializer, "comment")
+        return self._transition(request, "reject", SignedCommentSerializer, ("comment",))
 
     @_transition_schema(
-        PublishSerializer, "Publish an approved version: starts a staged rollout when a version is live"
+        SignedPublishSerializer,
+        "Publish an approved version (e-signed): starts a staged rollout when a version is live",
     )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
-        version = self.get_object()
-        body = PublishSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        version = services.sop_version_publish(actor=request.user, version=version, **body.validated_data)
-        return Response(version_data(version, {"request": request}))
+        return self._transition(request, "publish", SignedPublishSerializer, ("reason", "immediate"))
 
-    @_transition_schema(ReasonSerializer, "Roll back to a previously live version (reason required)")
+    @_transition_schema(SignedReasonSerializer, "Roll back to a previously live version (e-signed; reason required)")
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "rollback", ReasonSerializer, "reason")
+        return self._transition(request, "rollback", SignedReasonSerializer, ("reason",))
 
-    @_transition_schema(ReasonSerializer, "Retire the live version (reason required)")
+    @_transition_schema(SignedReasonSerializer, "Retire the live version (e-signed; reason required)")
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "retire", ReasonSerializer, "reason")
+        return self._transition(request, "retire", SignedReasonSerializer, ("reason",))
 
     @extend_schema(
         parameters=[OpenApiParameter("against", int, description="Version id; default: the SOP's live version")],

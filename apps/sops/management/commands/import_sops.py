@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,7 @@ class Command(BaseCommand):
                 publish=options["publish"],
                 approvers=approvers,
                 publisher=publisher,
+                attested_by=f"import_sops run by {getpass.getuser()}",
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
