@@ -28,3 +28,9 @@ def credentials_snapshot() -> dict[str, Any]:
 def tool_call_list() -> QuerySet[ToolCall]:
     """Return tool calls, newest first."""
     return ToolCall.objects.order_by("-called_at")
+
+
+def calls_for_routing_key(routing_key: str, limit: int = 500) -> list[ToolCall]:
+    """Return the tool calls of one conversation (routing key), oldest first, at most ``limit``:
+    the exact version, content hash, bundle and variant each call was served."""
+    return list(reversed(ToolCall.objects.filter(routing_key=routing_key).order_by("-called_at")[:limit]))

@@ -159,3 +159,47 @@ def sop_change_propose(*, token: AgentToken, category: str, sop_key: str, conten
         actor_label=f"agent:{token.name}",
     )
     return version
+
+
+PRUNE_BATCH = 10_000
+
+
+def tool_calls_prune(*, older_than_days: int | None = None, now: Any = None) -> int:
+    """Delete tool-call log rows older than the retention period (``SOPGOV_TOOL_CALL_RETENTION_DAYS``)
+    in batches, and record one audit event with the count and cutoff; return the count.
+
+    Audit events are never pruned (their table refuses DELETE); only the call log is.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.utils import timezone
+
+    from apps.audit.models import AuditAction
+    from apps.audit.services import audit_record
+
+    from .models import ToolCall
+
+    days = settings.SOPGOV_TOOL_CALL_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days < 1:
+        raise ValueError("the retention period is at least one day")
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(ToolCall.objects.filter(called_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            break
+        deleted += ToolCall.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        with transaction.atomic():
+            audit_record(
+                actor=None,
+                action=AuditAction.TOOLCALLS_PRUNE,
+                target=None,
+                target_ref=("toolcall", "*", "tool-call log"),
+                after={"deleted": deleted, "cutoff": cutoff.isoformat(), "retention_days": days},
+                reason=f"tool calls older than {days} days",
+                actor_label="system (retention)",
+            )
+    return deleted

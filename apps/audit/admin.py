@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
 
+from . import admin_views
 from .models import AuditEvent
 
 
@@ -22,6 +25,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [
+        "seq",
         "created_at",
         "actor_label",
         "action",
@@ -34,8 +38,42 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "after_pretty",
         "data_pretty",
         "request_id",
+        "prev_hash",
+        "hash",
     ]
     fields = tuple(readonly_fields)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The auditor's trail page (filters as a shareable URL, keyset pages, exports)."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        return admin_views.trail(self, request)
+
+    def get_urls(self) -> list:
+        wrap = self.admin_site.admin_view
+
+        def guarded(view: Any) -> Any:
+            def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+                if not self.has_view_permission(request):
+                    from django.core.exceptions import PermissionDenied
+
+                    raise PermissionDenied
+                return view(self, request, *args, **kwargs)
+
+            return wrap(run)
+
+        return [
+            path("export.<str:fmt>", guarded(admin_views.export), name="audit_auditevent_export"),
+            path("verify/", guarded(admin_views.verify), name="audit_auditevent_verify"),
+            path(
+                "verify/<int:verification_id>/",
+                guarded(admin_views.verification_page),
+                name="audit_auditevent_verification",
+            ),
+            path("agents-saw/", guarded(admin_views.agents_saw), name="audit_auditevent_agents_saw"),
+        ] + super().get_urls()
 
     @admin.display(description="Reason")
     def short_reason(self, obj: AuditEvent) -> str:

@@ -21,13 +21,14 @@ def audit_record(
     *,
     actor: Any | None,
     action: AuditAction,
-    target: models.Model,
+    target: models.Model | None,
     sop_slug: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
     data: dict[str, Any] | None = None,
     actor_label: str | None = None,
+    target_ref: tuple[str, str, str] | None = None,
 ) -> AuditEvent:
     """Write one audit event for a state change; call it inside the change's transaction.
 
@@ -43,6 +44,8 @@ def audit_record(
         reason: the reason the actor gave.
         data: other facts worth keeping (bundle hash, counts, signature …).
         actor_label: overrides the recorded actor name (e.g. ``agent:triage-bot``).
+        target_ref: ``(type, id, label)`` when the change concerns no single row (``target=None``),
+            e.g. ``("toolcall", "*", "tool-call log")`` for a retention run.
 
     Raises:
         RuntimeError: when called outside a transaction, since an audit event must commit or
@@ -52,13 +55,17 @@ def audit_record(
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
     label = actor_label or (actor.get_username() if actor is not None else SYSTEM_ACTOR_LABEL)
+    if target is not None:
+        target_ref = (str(target._meta.model_name), str(target.pk), str(target))
+    if target_ref is None:
+        raise ValueError("audit_record needs a target or a target_ref")
     event = AuditEvent.objects.create(
         actor=actor,
         actor_label=label,
         action=action,
-        target_type=str(target._meta.model_name),
-        target_id=str(target.pk),
-        target_label=str(target)[:200],
+        target_type=target_ref[0],
+        target_id=target_ref[1],
+        target_label=target_ref[2][:200],
         sop_slug=sop_slug,
         category=sop_slug.split("/", 1)[0] if sop_slug else "",
         before=before,

@@ -158,3 +158,51 @@ def target_summary(target: PublicationTarget) -> dict[str, Any]:
         "failed": publications.filter(status=PublicationStatus.FAILED).count(),
         "deployment": Deployment.objects.filter(target=target).order_by("-pk").first(),
     }
+
+
+@dataclass(frozen=True)
+class ServedAt:
+    """What agents were served for one SOP at one moment, from the bundle current then.
+
+    ``stable``/``canary`` are the bundle's entries (``version``, ``version_id``,
+    ``content_sha256`` …; ``canary`` has ``percentage``) or ``None``; ``since``/``until`` bound
+    the bundle's time as the current one (``until`` ``None``: still current).
+    """
+
+    at: datetime
+    bundle_sha256: str
+    since: datetime
+    until: datetime | None
+    publication_id: int
+    salt: str
+    stable: dict[str, Any] | None
+    canary: dict[str, Any] | None
+
+
+def served_at(sop_slug: str, at: datetime) -> ServedAt | None:
+    """Return what the bundle current at ``at`` served for ``sop_slug`` (``category/key``), or
+    ``None`` if nothing had been published yet. Two indexed queries and one bundle parse."""
+    import json
+
+    local = Publication.objects.filter(target__kind=TargetKind.LOCAL).select_related("bundle")
+    publication = local.filter(created_at__lte=at).order_by("-created_at", "-id").first()
+    if publication is None:
+        return None
+    following = local.filter(created_at__gt=publication.created_at).order_by("created_at", "id").first()
+    category, _, key = sop_slug.partition("/")
+    entry = next(
+        (s for s in json.loads(publication.bundle.payload)["sops"] if s["category"] == category and s["key"] == key),
+        None,
+    )
+    stable = {k: v for k, v in entry.items() if k not in ("canary", "content")} if entry else None
+    canary = {k: v for k, v in entry["canary"].items() if k != "content"} if entry and entry.get("canary") else None
+    return ServedAt(
+        at=at,
+        bundle_sha256=publication.bundle.sha256,
+        since=publication.created_at,
+        until=following.created_at if following else None,
+        publication_id=publication.pk,
+        salt=entry.get("salt", "") if entry else "",
+        stable=stable,
+        canary=canary,
+    )

@@ -49,9 +49,9 @@ class VersionStateFilter(admin.SimpleListFilter):
 
 @admin.register(Category)
 class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["slug", "name", "min_approvals", "sop_count"]
+    list_display = ["slug", "name", "min_approvals", "review_period_months", "sop_count"]
     search_fields = ["slug", "name"]
-    fields = ["slug", "name", "description", "min_approvals"]
+    fields = ["slug", "name", "description", "min_approvals", "review_period_months"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         return selectors.category_list()
@@ -74,6 +74,7 @@ class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
                     name=data["name"],
                     description=data["description"],
                     min_approvals=data["min_approvals"],
+                    review_period_months=data["review_period_months"],
                 )
             else:
                 created = services.category_create(
@@ -82,6 +83,7 @@ class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
                     name=data["name"],
                     description=data["description"],
                     min_approvals=data["min_approvals"],
+                    review_period_months=data["review_period_months"],
                 )
                 obj.pk = created.pk
         except ApplicationError as exc:
@@ -117,10 +119,21 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
+            path("reviews/", wrap(lambda r: admin_views.reviews_due_page(self, r)), name="sops_sop_reviews"),
             path(
                 "<path:sop_id>/draft/",
                 wrap(lambda r, sop_id: admin_views.version_new(self, r, sop_id)),
                 name="sops_sop_draft",
+            ),
+            path(
+                "<path:object_id>/review/",
+                wrap(lambda r, object_id: admin_views.sop_review(self, r, object_id)),
+                name="sops_sop_review",
+            ),
+            path(
+                "<path:object_id>/timeline/",
+                wrap(lambda r, object_id: admin_views.sop_timeline(self, r, object_id)),
+                name="sops_sop_timeline",
             ),
         ] + super().get_urls()
 

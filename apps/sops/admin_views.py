@@ -106,6 +106,8 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
         can_draft=permissions.can_draft(request.user, sop),
         trail=sop_trail(sop.slug),
         rollout=active_rollout(sop),
+        can_confirm_review=permissions.can_confirm_review(request.user, sop),
+        signer_name=printed_name(request.user),
         title=f"{sop.slug} — {sop.title}",
         original=sop,
     )
@@ -310,7 +312,9 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
     try:
         if action in services.SIGNED_ACTIONS:
             kwargs["signature"] = signature_verify(
-                signer=request.user, password=request.POST.get("password", ""), action=action,
+                signer=request.user,
+                password=request.POST.get("password", ""),
+                action=action,
                 meaning=request.POST.get("meaning") or None,
             )
         version = services.TRANSITION_SERVICES[action](actor=request.user, version=version, **kwargs)
@@ -363,3 +367,60 @@ def markdown_preview(model_admin: admin.ModelAdmin, request: HttpRequest) -> Htt
     if len(content.encode("utf-8")) > 2 * 1024 * 1024:
         return HttpResponse("<p class='errornote'>Too large to preview.</p>", status=413)
     return HttpResponse(render_markdown(content))
+
+
+def sop_review(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Sign a periodic review of the SOP (the live version is still valid) and come back."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    sop = get_object_or_404(SOP.objects.select_related("category"), pk=object_id)
+    form = ActionForm(request.POST)
+    text = form.cleaned_data["text"] if form.is_valid() else ""
+    try:
+        signature = signature_verify(
+            signer=request.user,
+            password=request.POST.get("password", ""),
+            action="review",
+            meaning=request.POST.get("meaning") or None,
+        )
+        sop = services.sop_review_confirm(actor=request.user, sop=sop, comment=text, signature=signature)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Periodic review of {sop.slug} signed; next review by {sop.review_due_on:%Y-%m-%d}.")
+    return redirect(_sop_url(sop))
+
+
+def sop_timeline(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """One SOP's whole history, oldest first, with e-signatures shown on the decisions."""
+    from apps.audit.selectors import sop_timeline as timeline
+
+    sop = get_object_or_404(SOP.objects.select_related("category", "owner"), pk=object_id)
+    entries = [{"event": e, "kind": e.action.split(".", 1)[0]} for e in timeline(sop.slug)]
+    return TemplateResponse(
+        request,
+        "sopgov/sop_timeline.html",
+        _context(
+            model_admin,
+            request,
+            sop=sop,
+            entries=entries,
+            title=f"Timeline of {sop.slug}",
+        ),
+    )
+
+
+def reviews_due_page(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """SOPs whose periodic review is overdue or due within 30 days."""
+    due = list(selectors.reviews_due())
+    return TemplateResponse(
+        request,
+        "sopgov/reviews_due.html",
+        _context(
+            model_admin,
+            request,
+            due=due,
+            title="Periodic reviews due",
+            soon_days=selectors.REVIEW_SOON_DAYS,
+        ),
+    )

@@ -28,6 +28,10 @@ def dashboard_context(user: Any) -> dict[str, Any]:
 
     context["rollouts"] = list(rollout_list().filter(state__in=ACTIVE_STATES)[:20])
     context["bundle"] = current_bundle()
+    if user.has_perm("audit.view_auditevent") or user.has_perm(permissions.PERM_REVIEW):
+        context["reviews_due"] = list(selectors.reviews_due()[:20])
+    else:
+        context["reviews_due"] = list(selectors.reviews_due(owner=user)[:20])
     if user.has_perm("publishing.view_bridgeheartbeat"):
         from apps.publishing.selectors import bridge_statuses
 

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -44,6 +44,11 @@ class Category(models.Model):
         default=1,
         validators=[MinValueValidator(1)],
         help_text="Approvals a version needs before it may be published (approval policy).",
+    )
+    review_period_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Periodic review: a live SOP must be confirmed or revised this many months after going live.",
     )
     rollout_plan = models.ForeignKey(
         "rollouts.RolloutPlan",
@@ -80,6 +85,14 @@ class SOP(models.Model):
     salt = models.CharField(
         max_length=32, default=new_salt, editable=False, help_text="Seeds this SOP's canary bucketing."
     )
+    review_due_on = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Periodic review: confirm or revise the live version by this date.",
+    )
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reminded_on = models.DateField(null=True, blank=True, help_text="When the owner was last reminded.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -99,6 +112,13 @@ class SOP(models.Model):
     def slug(self) -> str:
         """Return ``category/key``."""
         return f"{self.category.slug}/{self.key}"
+
+    @property
+    def review_overdue(self) -> bool:
+        """Return whether the periodic review date has passed."""
+        from django.utils import timezone
+
+        return self.review_due_on is not None and self.review_due_on < timezone.localdate()
 
 
 class VersionStatus(models.TextChoices):

@@ -78,6 +78,11 @@ def is_self_review(user: Any, version: SOPVersion) -> bool:
     return bool(version.author_id == user.pk)
 
 
+def can_confirm_review(user: Any, sop: SOP) -> bool:
+    """Return whether ``user`` may sign a periodic review of ``sop``: its owner, a reviewer, or an admin."""
+    return bool(user.is_active and (sop.owner_id == user.pk or user.has_perm(PERM_REVIEW) or user.is_superuser))
+
+
 def can_release(user: Any, version: SOPVersion) -> bool:
     """Return whether ``user`` may publish, roll back to, or retire ``version`` (release managers)."""
     return bool(user.is_active and user.has_perm(PERM_RELEASE))

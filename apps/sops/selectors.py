@@ -83,3 +83,19 @@ def drafts_of(user: Any) -> QuerySet[SOPVersion]:
 def category_list() -> QuerySet[Category]:
     """Return categories with ``sop_count``."""
     return Category.objects.annotate(sop_count=Count("sops")).order_by("slug")
+
+
+REVIEW_SOON_DAYS = 30
+
+
+def reviews_due(*, within_days: int = REVIEW_SOON_DAYS, owner: Any | None = None) -> QuerySet[SOP]:
+    """Return SOPs whose periodic review is overdue or due within ``within_days``, soonest
+    first (optionally only ``owner``'s), with category and owner."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    due = SOP.objects.filter(review_due_on__lte=timezone.localdate() + timedelta(days=within_days))
+    if owner is not None:
+        due = due.filter(owner=owner)
+    return due.select_related("category", "owner").order_by("review_due_on", "category__slug", "key")

@@ -9,6 +9,7 @@ bridge endpoints call these and nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -110,29 +111,56 @@ def _version_state(version: SOPVersion) -> dict[str, Any]:
 
 
 @transaction.atomic
+def _clean_review_period(months: Any) -> int:
+    if not isinstance(months, int) or not 1 <= months <= 60:
+        raise InvalidInput(
+            "The review period is 1 to 60 months.", field_errors={"review_period_months": ["1 to 60 months."]}
+        )
+    return months
+
+
 def category_create(
-    *, actor: Any | None, slug: str, name: str, description: str = "", min_approvals: int = 1
+    *,
+    actor: Any | None,
+    slug: str,
+    name: str,
+    description: str = "",
+    min_approvals: int = 1,
+    review_period_months: int = 12,
 ) -> Category:
-    """Create a category with its approval policy; return it.
+    """Create a category with its approval policy and periodic review period; return it.
 
     Raises:
-        InvalidInput: bad slug or ``min_approvals`` < 1.
+        InvalidInput: bad slug, ``min_approvals`` < 1, or a review period outside 1–60 months.
         Conflict: the slug is taken.
     """
     slug = clean_category_slug(slug)
     if not isinstance(min_approvals, int) or min_approvals < 1:
         raise InvalidInput("A category needs at least one approval.", field_errors={"min_approvals": ["At least 1."]})
+    review_period_months = _clean_review_period(review_period_months)
     if Category.objects.filter(slug=slug).exists():
         raise Conflict(f"Category {slug!r} already exists.")
     category = _with_history_user(
-        Category(slug=slug, name=name.strip() or slug, description=description, min_approvals=min_approvals), actor
+        Category(
+            slug=slug,
+            name=name.strip() or slug,
+            description=description,
+            min_approvals=min_approvals,
+            review_period_months=review_period_months,
+        ),
+        actor,
     )
     category.save()
     audit_record(
         actor=actor,
         action=AuditAction.CATEGORY_CREATE,
         target=category,
-        after={"slug": slug, "name": category.name, "min_approvals": min_approvals},
+        after={
+            "slug": slug,
+            "name": category.name,
+            "min_approvals": min_approvals,
+            "review_period_months": review_period_months,
+        },
     )
     return category
 
@@ -487,6 +515,9 @@ def sop_version_make_live(
     version.published_by = actor
     version.ended_at = None
     _with_history_user(version, actor).save()
+    sop.review_due_on = review_due_from(sop, timezone.localdate())
+    sop.review_reminded_on = None
+    sop.save(update_fields=["review_due_on", "review_reminded_on", "updated_at"])
     audit_record(
         actor=actor,
         action=action,
@@ -495,9 +526,21 @@ def sop_version_make_live(
         before=before,
         after=_version_state(version),
         reason=reason,
-        data={"replaces": current.number if current else None, **(audit_data or {})},
+        data={
+            "replaces": current.number if current else None,
+            "review_due_on": sop.review_due_on.isoformat(),
+            **(audit_data or {}),
+        },
     )
     return current
+
+
+def review_due_from(sop: SOP, start: date) -> date:
+    """Return the periodic review date of a version of ``sop`` going live on ``start``: the
+    category's review period later (calendar months; the 31st becomes the month's last day)."""
+    from dateutil.relativedelta import relativedelta
+
+    return start + relativedelta(months=sop.category.review_period_months)
 
 
 @transaction.atomic
@@ -602,6 +645,8 @@ def sop_version_retire(
     version.status = VersionStatus.RETIRED
     version.ended_at = timezone.now()
     _with_history_user(version, actor).save()
+    sop.review_due_on = None  # nothing live, nothing to review
+    sop.save(update_fields=["review_due_on", "updated_at"])
     audit_record(
         actor=actor,
         action=AuditAction.VERSION_RETIRE,
@@ -614,6 +659,86 @@ def sop_version_retire(
     )
     bundle_publish(actor=actor, cause=PublicationCause.RETIRE, reason=reason, version=version)
     return version
+
+
+@transaction.atomic
+def sop_review_confirm(*, actor: Any, sop: SOP, comment: str = "", signature: SignatureIntent | None = None) -> SOP:
+    """Record a signed periodic review: the live version is still valid. The next review is due
+    one review period from today. Return the SOP.
+
+    (The other outcome of a review, a revision, is a new draft: ``sop_version_create``.)
+
+    Raises:
+        PermissionDenied: not the owner, a reviewer or an admin.
+        InvalidTransition: nothing is live.
+        InvalidInput: no e-signature (meaning "review_confirmed").
+    """
+    sop = SOP.objects.select_for_update(of=("self",)).select_related("category", "owner").get(pk=sop.pk)
+    if actor is not None and not permissions.can_confirm_review(actor, sop):
+        raise PermissionDenied("Only the SOP's owner, reviewers and admins can confirm a periodic review.")
+    live = SOPVersion.objects.filter(sop=sop, status=VersionStatus.LIVE).first()
+    if live is None:
+        raise InvalidTransition(f"{sop.slug} has no live version to review.")
+    comment = clean_reason(comment, required=False, field="comment")
+    intent = signature_required(actor, signature, "review")
+    before = {"review_due_on": sop.review_due_on.isoformat() if sop.review_due_on else None}
+    live.sop = sop
+    signed = _sign(intent, live, comment)
+    sop.last_reviewed_at = timezone.now()
+    sop.review_due_on = review_due_from(sop, timezone.localdate())
+    sop.review_reminded_on = None
+    _with_history_user(sop, actor).save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.SOP_REVIEW,
+        target=sop,
+        sop_slug=sop.slug,
+        before=before,
+        after={"review_due_on": sop.review_due_on.isoformat()},
+        reason=comment,
+        data={"version": live.number, "content_sha256": live.content_sha256, **signed},
+    )
+    return sop
+
+
+REMIND_DAYS_BEFORE = 14
+REMIND_EVERY_DAYS = 7
+
+
+def sop_reviews_remind(today: date | None = None) -> list[int]:
+    """Remind owners of SOPs whose periodic review is due within two weeks or overdue, at most
+    once a week per SOP: mark the SOP, audit it (system) and e-mail the owner after commit.
+    Return the ids of the SOPs reminded. Run daily by beat (``tasks.reviews_remind``)."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    from .tasks import notify_review_due
+
+    today = today or timezone.localdate()
+    due = SOP.objects.filter(review_due_on__lte=today + timedelta(days=REMIND_DAYS_BEFORE)).filter(
+        Q(review_reminded_on__isnull=True) | Q(review_reminded_on__lte=today - timedelta(days=REMIND_EVERY_DAYS))
+    )
+    reminded = []
+    for sop_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            sop = SOP.objects.select_for_update(of=("self",)).select_related("category").get(pk=sop_id)
+            sop.review_reminded_on = today
+            sop.save(update_fields=["review_reminded_on"])
+            overdue = sop.review_due_on is not None and sop.review_due_on < today
+            audit_record(
+                actor=None,
+                action=AuditAction.SOP_REVIEW_REMINDER,
+                target=sop,
+                sop_slug=sop.slug,
+                data={
+                    "review_due_on": sop.review_due_on.isoformat() if sop.review_due_on else None,
+                    "overdue": overdue,
+                },
+            )
+            enqueue_on_commit(notify_review_due, sop.pk)
+        reminded.append(sop_id)
+    return reminded
 
 
 SIGNED_ACTIONS = ("approve", "reject", "publish", "rollback", "retire")
@@ -633,26 +758,46 @@ TRANSITION_SERVICES: dict[str, Callable[..., SOPVersion]] = {
 
 @transaction.atomic
 def category_update(
-    *, actor: Any | None, category: Category, name: str, description: str, min_approvals: int
+    *,
+    actor: Any | None,
+    category: Category,
+    name: str,
+    description: str,
+    min_approvals: int,
+    review_period_months: int | None = None,
 ) -> Category:
-    """Change a category's name, description and approval policy; return it.
+    """Change a category's name, description, approval policy and review period; return it.
 
     A new minimum applies to approvals recorded from now on; versions already approved stay so.
+    A new review period applies from the next time a version goes live or is reviewed.
 
     Raises:
-        InvalidInput: ``min_approvals`` < 1.
+        InvalidInput: ``min_approvals`` < 1, or a review period outside 1–60 months.
     """
     if not isinstance(min_approvals, int) or min_approvals < 1:
         raise InvalidInput("A category needs at least one approval.", field_errors={"min_approvals": ["At least 1."]})
     category = Category.objects.select_for_update().get(pk=category.pk)
-    before = {"name": category.name, "description": category.description, "min_approvals": category.min_approvals}
-    category.name, category.description, category.min_approvals = (
+    months = (
+        category.review_period_months if review_period_months is None else _clean_review_period(review_period_months)
+    )
+
+    def state() -> dict[str, Any]:
+        return {
+            "name": category.name,
+            "description": category.description,
+            "min_approvals": category.min_approvals,
+            "review_period_months": category.review_period_months,
+        }
+
+    before = state()
+    category.name, category.description, category.min_approvals, category.review_period_months = (
         name.strip() or category.slug,
         description,
         min_approvals,
+        months,
     )
     _with_history_user(category, actor).save()
-    after = {"name": category.name, "description": category.description, "min_approvals": category.min_approvals}
+    after = state()
     if after != before:
         audit_record(actor=actor, action=AuditAction.CATEGORY_UPDATE, target=category, before=before, after=after)
     return category

@@ -69,3 +69,33 @@ def notify_review_decision(self, version_id: int) -> int:  # type: ignore[no-unt
         recipient_list=[version.author.email],
     )
     return 1
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+def notify_review_due(self, sop_id: int) -> int:  # type: ignore[no-untyped-def]
+    """E-mail the SOP's owner that its periodic review is due (or overdue); return 1 if sent."""
+    from .models import SOP
+
+    sop = SOP.objects.select_related("category", "owner").filter(pk=sop_id).first()
+    if sop is None or sop.review_due_on is None or not sop.owner.email:
+        return 0
+    url = settings.SOPGOV["PUBLIC_URL"].rstrip("/") + reverse("admin:sops_sop_change", args=[sop.pk])
+    state = "is overdue since" if sop.review_overdue else "is due by"
+    send_mail(
+        subject=f"[sopgov] Periodic review of {sop.slug} {state} {sop.review_due_on:%Y-%m-%d}",
+        message=(
+            f"The periodic review of {sop.slug} ({sop.title}) {state} {sop.review_due_on:%Y-%m-%d}.\n\n"
+            f"Confirm that the live version is still right (you will sign it), or open a new draft: {url}\n"
+        ),
+        from_email=None,
+        recipient_list=[sop.owner.email],
+    )
+    return 1
+
+
+@shared_task(ignore_result=True)
+def reviews_remind() -> list[int]:
+    """Daily (beat): remind owners of periodic reviews due soon or overdue."""
+    from .services import sop_reviews_remind
+
+    return sop_reviews_remind()

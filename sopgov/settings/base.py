@@ -6,6 +6,7 @@ Every variable is listed, with its default, in README.md ("Configuration").
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -183,9 +184,14 @@ SOPGOV_SIGNING_LOCK_MINUTES = env.int("SOPGOV_SIGNING_LOCK_MINUTES", default=15)
 SOPGOV_SIGNATURE_MAX_AGE_SECONDS = env.int("SOPGOV_SIGNATURE_MAX_AGE_SECONDS", default=120)
 # How often Celery beat checks the gates of active rollouts (seconds).
 SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=15.0)
+# Retention: tool-call log rows older than this are deleted daily. Audit events are never deleted.
+SOPGOV_TOOL_CALL_RETENTION_DAYS = env.int("SOPGOV_TOOL_CALL_RETENTION_DAYS", default=400)
 CELERY_BEAT_SCHEDULE: dict = {
     "rollouts-tick": {"task": "apps.rollouts.tasks.rollouts_tick", "schedule": SOPGOV_ROLLOUT_TICK_SECONDS},
     "publishing-resume-stale": {"task": "apps.publishing.tasks.resume_stale", "schedule": 60.0},
+    "audit-seal": {"task": "apps.audit.tasks.audit_seal_pending", "schedule": 60.0},
+    "reviews-remind": {"task": "apps.sops.tasks.reviews_remind", "schedule": crontab(hour=7, minute=0)},
+    "toolcalls-prune": {"task": "apps.agents.tasks.prune_tool_calls", "schedule": crontab(hour=3, minute=30)},
 }
 
 # --- E-mail ---------------------------------------------------------------------------

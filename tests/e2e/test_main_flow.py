@@ -106,8 +106,8 @@ def test_main_flow__draft_review_publish_serve_audit(
 
     # The auditor sees the whole trail and can change nothing
     auditor = new_page("auditor")
-    auditor.click("text=Audit log")
-    trail = auditor.locator("#result_list")
+    auditor.click("text=Audit trail")
+    trail = auditor.locator("#events")
     for label in (
         "Submitted for review",
         "Approved",

@@ -1,0 +1,192 @@
+"""The auditor's workspace: filtered trail with keyset pages and shareable URLs, streamed
+exports, the verification button, the SOP timeline and "what did agents see?"."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.agents.models import ToolCall
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_seal
+from apps.publishing.selectors import current_bundle_sha256
+from apps.sops import services
+from apps.sops.models import SOP
+from tests.conftest import advance, draft
+from tests.factories import CategoryFactory, SOPFactory
+
+
+def _as(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _titles(sop: SOP, people: dict[str, Any], n: int) -> None:
+    for i in range(n):
+        services.sop_update(actor=people["author"], sop=sop, title=f"Title {i}", owner=people["author"])
+
+
+def _older(html: str) -> str:
+    match = re.search(r'href="([^"]+)" id="older"', html)
+    assert match, "no link to older events"
+    return match.group(1).replace("&amp;", "&")
+
+
+def _ids(html: str) -> list[int]:
+    body = html.split('<table class="sopgov-table" id="events">', 1)[1].split("</table>", 1)[0]
+    return [int(i) for i in re.findall(r"/admin/audit/auditevent/(\d+)/change/", body)]
+
+
+def _rows(html: str) -> int:
+    return len(_ids(html))
+
+
+def test_trail__filters_in_the_url__only_matching_events(sop: SOP, people: dict[str, Any]) -> None:
+    live = advance(draft(sop, people["author"]), people, "live")
+    other = SOPFactory(category=CategoryFactory(slug="shipping"), key="delays", owner=people["author"])
+    _titles(other, people, 3)
+    auditor = _as(people["auditor"])
+    url = "/admin/audit/auditevent/?action=version.approve&sop=billing%2Frefund_policy"
+    html = auditor.get(url).content.decode()
+    assert _rows(html) == 1 and "reviewer — approved" in html  # the approval, with its signature
+    assert _rows(auditor.get("/admin/audit/auditevent/?category=shipping").content.decode()) == 3
+    assert _rows(auditor.get("/admin/audit/auditevent/?actor=release&category=billing").content.decode()) >= 2
+    assert (
+        live.status == "live" and _rows(auditor.get("/admin/audit/auditevent/?q=zz-no-such-text").content.decode()) == 0
+    )
+    found = auditor.get("/admin/audit/auditevent/?q=shipping%2Fdel").content.decode()
+    assert _rows(found) == 3 and "shipping/delays" in found  # its three title changes
+    later = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    assert _rows(auditor.get(f"/admin/audit/auditevent/?since={later}").content.decode()) == 0
+
+
+def test_trail__since_after_until__error_shown_not_a_crash(people: dict[str, Any]) -> None:
+    html = _as(people["auditor"]).get("/admin/audit/auditevent/?since=2026-02-01T00:00&until=2026-01-01T00:00")
+    assert html.status_code == 200 and "“From” must be before “Until”." in html.content.decode()
+
+
+def test_trail__keyset_pages__no_overlap_and_constant_queries(sop: SOP, people: dict[str, Any]) -> None:
+    auditor = _as(people["auditor"])
+    auditor.get("/admin/audit/auditevent/")  # warm the session and content types
+    _titles(sop, people, 5)
+    with CaptureQueriesContext(connection) as few:
+        auditor.get("/admin/audit/auditevent/?category=billing")
+    _titles(sop, people, 115)
+    with CaptureQueriesContext(connection) as many:
+        first = auditor.get("/admin/audit/auditevent/?category=billing").content.decode()
+    assert len(many) == len(few)  # no COUNT, no N+1: the cost does not grow with the data
+    assert _rows(first) == 50
+    older = _older(first)
+    assert "category=billing" in older
+    second = auditor.get(f"/admin/audit/auditevent/{older}").content.decode()
+    third = auditor.get(f"/admin/audit/auditevent/{_older(second)}").content.decode()
+    assert (_rows(second), _rows(third)) == (50, 20) and 'id="older"' not in third
+    pages = _ids(first) + _ids(second) + _ids(third)
+    expected = list(AuditEvent.objects.filter(category="billing").order_by("-id").values_list("id", flat=True))
+    assert pages == expected  # newest first, every event once
+
+
+def test_export__csv_and_json__streamed_filtered_with_signatures(sop: SOP, people: dict[str, Any]) -> None:
+    advance(draft(sop, people["author"]), people, "live")
+    audit_seal()
+    auditor = _as(people["auditor"])
+    response = auditor.get("/admin/audit/auditevent/export.csv?sop=billing%2Frefund_policy")
+    assert response.streaming and response["Content-Disposition"].startswith('attachment; filename="sopgov-audit-')
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    expected = AuditEvent.objects.filter(sop_slug="billing/refund_policy").count()
+    assert len(rows) == expected and {r["sop_slug"] for r in rows} == {"billing/refund_policy"}
+    approval = next(r for r in rows if r["action"] == "version.approve")
+    assert json.loads(approval["data"])["signature"]["signer"] == "reviewer"
+    assert approval["hash"] and approval["seq"]
+    as_json = json.loads(
+        b"".join(auditor.get("/admin/audit/auditevent/export.json?action=version.publish").streaming_content)
+    )
+    assert [e["action"] for e in as_json] == ["version.publish"]
+    assert as_json[0]["data"]["signature"]["meaning"] == "released"
+    assert auditor.get("/admin/audit/auditevent/export.xml").status_code == 404
+
+
+def test_workspace__people_without_the_audit_role__refused(sop: SOP, people: dict[str, Any]) -> None:
+    for url in (
+        "/admin/audit/auditevent/",
+        "/admin/audit/auditevent/export.csv",
+        "/admin/audit/auditevent/agents-saw/",
+    ):
+        assert _as(people["author"]).get(url).status_code == 403
+    assert _as(people["author"]).post("/admin/audit/auditevent/verify/").status_code == 403
+
+
+def test_verify_button__runs_and_shows_the_verdict(
+    sop: SOP, people: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    _titles(sop, people, 3)
+    audit_seal()
+    auditor = _as(people["auditor"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auditor.post("/admin/audit/auditevent/verify/")
+    assert response.status_code == 302
+    page = auditor.get(response["Location"])
+    assert "Every link holds" in page.content.decode()
+    polled = auditor.get(response["Location"], HTTP_ACCEPT="application/json").json()
+    assert (polled["status"], polled["progress"], polled["first_break"]) == ("intact", 100, None)
+    assert polled["checked"] == polled["head_seq"] >= 3
+    assert AuditEvent.objects.filter(action="audit.verify", actor=people["auditor"]).exists()
+
+
+def test_timeline__versions_reviews_signatures_rollout_and_bundles_in_order(
+    sop: SOP, people: dict[str, Any], fast_plan: Any
+) -> None:
+    advance(draft(sop, people["author"]), people, "live")
+    advance(draft(sop, people["author"], content="## v2"), people, "live")  # through a rollout
+    html = _as(people["auditor"]).get(f"/admin/sops/sop/{sop.pk}/timeline/").content.decode()
+    labels = ("Draft created", "Approved", "Published", "Rollout started", "Superseded", "Rollout completed")
+    order = [html.index(label) for label in labels]
+    assert order == sorted(order)
+    assert "e-signed by release, meaning “released”" in html
+    assert "Bundle published" in html
+
+
+def test_agents_saw__moment_and_conversation__exact_versions_served(sop: SOP, people: dict[str, Any]) -> None:
+    v1 = advance(draft(sop, people["author"]), people, "live")
+    between = timezone.now()
+    first_bundle = current_bundle_sha256()
+    v2 = advance(draft(sop, people["author"], content="## v2"), people, "live")
+    auditor = _as(people["auditor"])
+    at = timezone.localtime(between).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    html = auditor.get("/admin/audit/auditevent/agents-saw/", {"sop": sop.slug, "at": at}).content.decode()
+    assert f">v{v1.number}</a>" in html and first_bundle[:16] in html
+    now = auditor.get("/admin/audit/auditevent/agents-saw/", {"sop": sop.slug}).content.decode()
+    assert f">v{v2.number}</a>" in now
+    key = f"conv-{uuid.uuid4().hex[:8]}"
+    for i, version in enumerate((v1, v2)):
+        ToolCall.objects.create(
+            call_id=uuid.uuid4(),
+            called_at=timezone.now() + timedelta(seconds=i),
+            bridge_id="b",
+            tool="get_specific_sop",
+            agent_name="triage",
+            routing_key=key,
+            arguments_sha256="0" * 64,
+            sop_slug=sop.slug,
+            version_number=version.number,
+            content_sha256=version.content_sha256,
+            bundle_sha256="b" * 64,
+            latency_ms=1.0,
+            variant="stable",
+        )
+    calls = auditor.get("/admin/audit/auditevent/agents-saw/", {"routing_key": key}).content.decode()
+    assert calls.count("get_specific_sop") == 2 and v1.content_sha256[:12] in calls and v2.content_sha256[:12] in calls
+    empty = auditor.get("/admin/audit/auditevent/agents-saw/", {"sop": "nocategory"}).content.decode()
+    assert "Give the SOP as category/key." in empty
