@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,7 +46,7 @@ def test_auditor__finds_the_approver_filters_exports_and_verifies(
     # Export what is shown, as CSV
     with auditor.expect_download() as download:
         auditor.click("#export-csv")
-    exported = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert [(r["action"], r["actor_label"]) for r in exported] == [("version.approve", "reviewer")]
     signature = json.loads(exported[0]["data"])["signature"]
     assert (signature["meaning"], signature["content_sha256"]) == ("approved", version.content_sha256)
