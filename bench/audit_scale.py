@@ -231,7 +231,8 @@ FILTERS = {
     "SOP": "?sop=cat07%2Fsop_13",
     "category + action": "?category=cat03&action=rollout.advance",
     "actor + date range": "?actor=user07&since=2026-03-01T00%3A00&until=2026-04-01T00%3A00",
-    "free text": "?q=legal+review",
+    "free text, common": "?q=legal+review",
+    "free text, no match": "?q=no-such-phrase",
     "page 3 of an SOP": None,  # keyset: filled in at run time
 }
 

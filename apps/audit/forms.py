@@ -15,6 +15,7 @@ from .selectors import AuditFilters
 class AuditFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
+        min_length=3,
         max_length=200,
         label="Text",
         widget=forms.TextInput(attrs={"placeholder": "reason, target, SOP or request id"}),

@@ -57,6 +57,14 @@ def audit_event_list() -> QuerySet[AuditEvent]:
     return AuditEvent.objects.order_by("-id")
 
 
+def text_match(text: str) -> Q:
+    """The auditor's free-text search: the reason, target label or SOP slug contain ``text``
+    (case-insensitive), or the request id is exactly it."""
+    return (
+        Q(reason__icontains=text) | Q(target_label__icontains=text) | Q(sop_slug__icontains=text) | Q(request_id=text)
+    )
+
+
 def audit_event_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
     """Return the events matching ``filters``, newest first (``-id``; each filter has an
     ``(field, -id)`` index, so a page is an index range scan whatever the table's size)."""
@@ -74,12 +82,7 @@ def audit_event_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.until:
         events = events.filter(created_at__lt=filters.until)
     if filters.q:
-        events = events.filter(
-            Q(reason__icontains=filters.q)
-            | Q(target_label__icontains=filters.q)
-            | Q(sop_slug__icontains=filters.q)
-            | Q(request_id=filters.q)
-        )
+        events = events.filter(text_match(filters.q))
     return events.order_by("-id")
 
 

@@ -71,9 +71,11 @@ def test_trail__filters_in_the_url__only_matching_events(sop: SOP, people: dict[
     assert _rows(auditor.get(f"/admin/audit/auditevent/?since={later}").content.decode()) == 0
 
 
-def test_trail__since_after_until__error_shown_not_a_crash(people: dict[str, Any]) -> None:
+def test_trail__since_after_until_or_two_letters__error_shown_not_a_crash(people: dict[str, Any]) -> None:
     html = _as(people["auditor"]).get("/admin/audit/auditevent/?since=2026-02-01T00:00&until=2026-01-01T00:00")
     assert html.status_code == 200 and "“From” must be before “Until”." in html.content.decode()
+    short = _as(people["auditor"]).get("/admin/audit/auditevent/?q=ab").content.decode()
+    assert "at least 3 characters" in short
 
 
 def test_trail__keyset_pages__no_overlap_and_constant_queries(sop: SOP, people: dict[str, Any]) -> None:

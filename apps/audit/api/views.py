@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
 from apps.core.api import require_permission
 
 from ..models import AuditAction, AuditEvent
-from ..selectors import audit_event_list
+from ..selectors import audit_event_list, text_match
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -30,6 +31,9 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "reason",
             "request_id",
             "data",
+            "seq",
+            "prev_hash",
+            "hash",
         ]
 
 
@@ -37,13 +41,20 @@ class AuditEventFilter(filters.FilterSet):
     actor = filters.CharFilter(field_name="actor_label")
     action = filters.ChoiceFilter(choices=AuditAction.choices)
     sop = filters.CharFilter(field_name="sop_slug", help_text="category/key")
+    category = filters.CharFilter(field_name="category")
     target_type = filters.CharFilter()
     since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    q = filters.CharFilter(
+        method="search", min_length=3, help_text="text (3 characters or more) in the reason, target, SOP or request id"
+    )
 
     class Meta:
         model = AuditEvent
-        fields = ["actor", "action", "sop", "target_type", "since", "until"]
+        fields = ["actor", "action", "sop", "category", "target_type", "since", "until", "q"]
+
+    def search(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
+        return queryset.filter(text_match(value))
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,0 +1,164 @@
+"""Review decisions: submitting a version, and signed approvals and rejections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import (
+    AlreadyReviewed,
+    PermissionDenied,
+    SelfApprovalForbidden,
+)
+from apps.core.tasks import enqueue_on_commit
+from apps.signatures.services import SignatureIntent, signature_required
+
+from .. import permissions
+from ..models import (
+    Review,
+    ReviewDecision,
+    SOPVersion,
+    VersionStatus,
+)
+from ..validation import clean_reason
+from ..workflow import APPROVE, REJECT, SUBMIT, Transition
+from ._common import _guard_state, _lock_version, _sign, _version_state, _with_history_user
+
+# --- transitions -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
+    """Submit a draft for review; from now on it is immutable. Return it.
+
+    Raises:
+        PermissionDenied: the actor is neither the author nor the SOP's owner with the author role.
+        InvalidTransition: the version is not a draft.
+    """
+    sop, version = _lock_version(version)
+    if not permissions.can_submit(actor, version):
+        raise PermissionDenied("Only the draft's author or the SOP's owner can submit it for review.")
+    _guard_state(version, SUBMIT)
+    before = _version_state(version)
+    version.status = VersionStatus.IN_REVIEW
+    version.submitted_at = timezone.now()
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.VERSION_SUBMIT,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        data={"approvals_required": sop.category.min_approvals},
+    )
+    from ..tasks import notify_review_requested
+
+    enqueue_on_commit(notify_review_requested, version.pk)
+    return version
+
+
+def _guard_review(actor: Any, version: SOPVersion, transition: Transition) -> None:
+    if not permissions.can_review(actor, version):
+        raise PermissionDenied("Only reviewers can approve or reject versions.")
+    _guard_state(version, transition)
+    if permissions.is_self_review(actor, version):
+        raise SelfApprovalForbidden(
+            f"You wrote {version}; an author can never approve or reject their own version. Ask another reviewer."
+        )
+    if Review.objects.filter(version=version, reviewer=actor).exists():
+        raise AlreadyReviewed(f"You have already recorded your decision on {version}.")
+
+
+@transaction.atomic
+def sop_version_approve(
+    *, actor: Any, version: SOPVersion, comment: str = "", signature: SignatureIntent | None = None
+) -> SOPVersion:
+    """Record the actor's signed approval; the version becomes approved once the category's
+    minimum number of approvals is reached. Return it.
+
+    Raises:
+        PermissionDenied: not a reviewer, or someone else's signature.
+        InvalidTransition: the version is not in review.
+        SelfApprovalForbidden: the actor wrote the version.
+        AlreadyReviewed: the actor already decided on it.
+        InvalidInput: no e-signature (``signatures.services.signature_verify``).
+    """
+    sop, version = _lock_version(version)
+    _guard_review(actor, version, APPROVE)
+    comment = clean_reason(comment, required=APPROVE.needs_reason, field="comment")
+    intent = signature_required(actor, signature, "approve")
+    Review.objects.create(
+        version=version,
+        reviewer=actor,
+        decision=ReviewDecision.APPROVED,
+        comment=comment,
+        content_sha256=version.content_sha256,
+    )
+    approvals = version.reviews.filter(decision=ReviewDecision.APPROVED).count()
+    required = sop.category.min_approvals
+    before = _version_state(version)
+    if approvals >= required:
+        version.status = VersionStatus.APPROVED
+        version.decided_at = timezone.now()
+        _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.VERSION_APPROVE,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=comment,
+        data={"approvals": approvals, "approvals_required": required, **_sign(intent, version, comment)},
+    )
+    if version.status == VersionStatus.APPROVED:
+        from ..tasks import notify_review_decision
+
+        enqueue_on_commit(notify_review_decision, version.pk)
+    return version
+
+
+@transaction.atomic
+def sop_version_reject(
+    *, actor: Any, version: SOPVersion, comment: str, signature: SignatureIntent | None = None
+) -> SOPVersion:
+    """Reject a version in review, signed, with the reason in ``comment``; return it.
+
+    Raises:
+        InvalidInput: no comment, or no e-signature.
+        PermissionDenied / InvalidTransition / SelfApprovalForbidden / AlreadyReviewed: as for approve.
+    """
+    sop, version = _lock_version(version)
+    _guard_review(actor, version, REJECT)
+    comment = clean_reason(comment, required=REJECT.needs_reason, field="comment")
+    intent = signature_required(actor, signature, "reject")
+    Review.objects.create(
+        version=version,
+        reviewer=actor,
+        decision=ReviewDecision.REJECTED,
+        comment=comment,
+        content_sha256=version.content_sha256,
+    )
+    before = _version_state(version)
+    version.status = VersionStatus.REJECTED
+    version.decided_at = timezone.now()
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.VERSION_REJECT,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=comment,
+        data=_sign(intent, version, comment),
+    )
+    from ..tasks import notify_review_decision
+
+    enqueue_on_commit(notify_review_decision, version.pk)
+    return version
