@@ -14,5 +14,5 @@ for script in (
     "agentcore_reload.py",
 ):
     print(f"\n=== {script} ===", flush=True)
-    extra = sys.argv[1:] if script in ("bridge_throughput.py", "canary_overhead.py", "agentcore_reload.py") else []
+    extra = sys.argv[1:] if script in ("bridge_throughput.py", "canary_overhead.py", "agentcore_reload.py", "audit_scale.py") else []
     subprocess.run([sys.executable, str(HERE / script), *extra], check=True)
