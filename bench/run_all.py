@@ -12,7 +12,8 @@ for script in (
     "bridge_throughput.py",
     "canary_overhead.py",
     "agentcore_reload.py",
+    "audit_scale.py",
 ):
     print(f"\n=== {script} ===", flush=True)
-    extra = sys.argv[1:] if script in ("bridge_throughput.py", "canary_overhead.py", "agentcore_reload.py", "audit_scale.py") else []
+    extra = sys.argv[1:] if script in ("bridge_throughput.py", "canary_overhead.py") else []
     subprocess.run([sys.executable, str(HERE / script), *extra], check=True)
