@@ -80,7 +80,7 @@ def build_events(start: int, count: int, users: dict[str, int], rng: random.Rand
     from django.db import connection
     from psycopg.types.json import Jsonb
 
-    from apps.audit.chain import event_hash
+    from apps.audit.chain import HASHED_FIELDS, event_hash
     from apps.audit.models import AuditChainHead
 
     head = AuditChainHead.objects.get_or_create(pk=1)[0]
@@ -88,26 +88,7 @@ def build_events(start: int, count: int, users: dict[str, int], rng: random.Rand
     actions = [a for a, w in ACTIONS for _ in range(w)]
     actors = list(users)
     t0 = datetime(2025, 11, 1, tzinfo=UTC)
-    columns = (
-        "id",
-        "created_at",
-        "actor_id",
-        "actor_label",
-        "action",
-        "target_type",
-        "target_id",
-        "target_label",
-        "sop_slug",
-        "category",
-        "before",
-        "after",
-        "reason",
-        "request_id",
-        "data",
-        "seq",
-        "prev_hash",
-        "hash",
-    )
+    columns = (*HASHED_FIELDS, "seq", "prev_hash", "hash")
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY audit_auditevent ({', '.join(columns)}) FROM STDIN") as copy,
@@ -144,28 +125,8 @@ def build_events(start: int, count: int, users: dict[str, int], rng: random.Rand
                 "data": data,
             }
             digest = event_hash(row, i, prev)
-            copy.write_row(
-                [
-                    row["id"],
-                    row["created_at"],
-                    row["actor_id"],
-                    row["actor_label"],
-                    row["action"],
-                    row["target_type"],
-                    row["target_id"],
-                    row["target_label"],
-                    row["sop_slug"],
-                    row["category"],
-                    Jsonb(row["before"]),
-                    Jsonb(row["after"]),
-                    row["reason"],
-                    row["request_id"],
-                    Jsonb(row["data"]),
-                    i,
-                    prev,
-                    digest,
-                ]
-            )
+            values = [Jsonb(row[name]) if name in ("before", "after", "data") else row[name] for name in HASHED_FIELDS]
+            copy.write_row([*values, i, prev, digest])
             prev = digest
     head.seq, head.hash = start + count, prev
     head.save()

@@ -53,6 +53,24 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def moto_aws(monkeypatch: Any, buckets: tuple[str, ...] = ()) -> Iterator[str]:
+    """moto's server, reset, reached by this process and its children through
+    ``AWS_ENDPOINT_URL``, with ``buckets`` created (versioned); yield its URL."""
+    import boto3
+
+    with moto_server() as endpoint:
+        httpx.post(f"{endpoint}/moto-api/reset")
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        for name, value in aws_env(endpoint).items():
+            monkeypatch.setenv(name, value)
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in buckets:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        yield endpoint
+
+
 # --- a fake AgentCore Runtime data plane ---------------------------------------------------------
 
 

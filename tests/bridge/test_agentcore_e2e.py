@@ -22,7 +22,7 @@ from apps.publishing.selectors import current_bundle_sha256
 from apps.publishing.services import target_republish, target_save
 from apps.sops import services
 from apps.sops.models import SOPVersion
-from tests.aws_fakes import REGION, FakeAgentCore, aws_env, moto_server, wait_for
+from tests.aws_fakes import REGION, FakeAgentCore, aws_env, moto_aws, wait_for
 from tests.bridge.harness import ROOT, post_tool, reply_of, running_bridge
 from tests.conftest import advance, draft, sign
 
@@ -36,14 +36,7 @@ POLL_SECONDS = 2
 @pytest.fixture
 def aws_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server, reached by this process and its children through ``AWS_ENDPOINT_URL``."""
-    with moto_server() as endpoint:
-        httpx.post(f"{endpoint}/moto-api/reset")
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        for name, value in aws_env(endpoint).items():
-            monkeypatch.setenv(name, value)
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    with moto_aws(monkeypatch, buckets=(BUCKET,)) as endpoint:
         yield endpoint
 
 

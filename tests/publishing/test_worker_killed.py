@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-import httpx
 import pytest
 
 from apps.audit.models import AuditEvent
@@ -19,7 +17,7 @@ from apps.publishing.models import Deployment, PublicationTarget, TargetKind
 from apps.publishing.services import target_save
 from apps.publishing.tasks import resume_stale
 from sopgov.celery import app as celery_app
-from tests.aws_fakes import REGION, aws_env, moto_server, wait_for
+from tests.aws_fakes import REGION, aws_env, moto_aws, wait_for
 from tests.processes import Celery
 from tests.publishing.conftest import ARN_PARAMETER, runtimes, ssm_value
 
@@ -29,14 +27,7 @@ STALE_SECONDS = 3
 
 @pytest.fixture
 def aws_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with moto_server() as endpoint:
-        httpx.post(f"{endpoint}/moto-api/reset")
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        for name, value in aws_env(endpoint).items():
-            monkeypatch.setenv(name, value)
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket="sopgov-bundles-worker", CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
+    with moto_aws(monkeypatch, buckets=("sopgov-bundles-worker",)) as endpoint:
         yield endpoint
 
 
