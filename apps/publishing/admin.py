@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from apps.core.admin import ReadOnlyAdminMixin
 
 from . import admin_views
-from .models import BridgeHeartbeat, Bundle, BundleHead, Deployment, Publication, PublicationTarget
+from .models import BridgeHeartbeat, Bundle, BundleHead, Deployment, Publication, PublicationTarget, TargetKind
 from .selectors import BRIDGE_OFFLINE_AFTER
 from .services import target_save
 
@@ -136,6 +136,11 @@ class PublicationTargetAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.kind == TargetKind.LOCAL:
+            return self.fieldsets[:1]  # the local bridges have no AWS settings
+        return self.fieldsets
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # publications refer to it; disable it instead
