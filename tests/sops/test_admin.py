@@ -255,3 +255,24 @@ def test_agent_proposal__owner_starts_a_draft_from_it(live_version: SOPVersion, 
     assert "proposed by an agent" in page
     editor = client.get(f"/admin/sops/sop/{live_version.sop_id}/draft/?from={proposal.pk}")
     assert editor.context["form"].initial["content"] == "## Agent text"
+
+
+def nav_links(html: str) -> list[str]:
+    nav = html[html.index('<nav class="sopgov-nav"') : html.index("</nav>")]
+    return re.findall(r"<a [^>]*>([^<]+)</a>", nav)
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        ("author", {"SOPs", "Reviews due", "Rollouts"}, {"Audit trail", "Targets", "Tool calls"}),
+        ("auditor", {"Audit trail", "What agents saw", "Tool calls", "Publications"}, set()),
+        ("release", {"Rollouts", "Publications", "Targets", "Bridges", "Audit trail"}, set()),
+        ("reviewer", {"SOPs", "Versions"}, {"Audit trail", "Targets", "Bridges", "Tool calls"}),
+    ],
+)
+def test_the_navigation_offers_each_role_its_pages(people: dict[str, Any], role: str, shown: set, hidden: set) -> None:
+    response = login(people[role]).get("/admin/")
+    links = nav_links(response.content.decode())
+    assert shown <= set(links)
+    assert not hidden & set(links)
