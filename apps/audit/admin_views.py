@@ -3,11 +3,9 @@ its progress, and "what did agents see?" for a moment or a conversation."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import admin
 from django.http import (
     Http404,
@@ -22,9 +20,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from .forms import AuditFilterForm
+from .forms import AgentsSawForm, AuditFilterForm
 from .models import AuditChainHead, AuditVerification
-from .selectors import AuditFilters, audit_page, export_csv, export_json
+from .selectors import AuditFilters, audit_page, export_csv, export_json, what_agents_saw
 from .verification import verification_start
 
 
@@ -129,48 +127,18 @@ def verification_json(verification: AuditVerification) -> dict[str, Any]:
     }
 
 
-class AgentsSawForm(forms.Form):
-    sop = forms.CharField(
-        required=False, max_length=170, label="SOP", widget=forms.TextInput(attrs={"placeholder": "category/key"})
-    )
-    at = forms.DateTimeField(required=False, label="At", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    routing_key = forms.CharField(required=False, max_length=200, label="Conversation (routing key)")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("sop") and "/" not in data["sop"]:
-            self.add_error("sop", "Give the SOP as category/key.")
-        if not data.get("sop") and not data.get("routing_key"):
-            raise forms.ValidationError("Give an SOP and a moment, a conversation's routing key, or both.")
-        return data
-
-
 def agents_saw(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     """For an SOP at a moment: the bundle then current and the stable and canary versions it
     served; for a routing key: every tool call of that conversation and exactly what it got."""
-    from apps.agents.selectors import calls_for_routing_key
-    from apps.publishing.selectors import served_at
-    from apps.sops.models import SOPVersion
-    from mcp_bridge.bucketing import gets_canary
-
     form = AgentsSawForm(request.GET or None)
     result: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        if data.get("sop"):
-            at: datetime = data.get("at") or timezone.now()
-            served = served_at(data["sop"], at)
-            result["served"] = served
-            result["at"] = at
-            if served is not None:
-                ids = [e["version_id"] for e in (served.stable, served.canary) if e and e.get("version_id")]
-                versions = {v.pk: v for v in SOPVersion.objects.filter(pk__in=ids)}
-                result["stable_version"] = versions.get(int((served.stable or {}).get("version_id") or 0))
-                result["canary_version"] = versions.get(int((served.canary or {}).get("version_id") or 0))
-                if data.get("routing_key") and served.canary:
-                    result["conversation"] = gets_canary(served.salt, data["routing_key"], served.canary["percentage"])
-        if data.get("routing_key"):
-            result["calls"] = calls_for_routing_key(data["routing_key"])
+        result = what_agents_saw(
+            sop_slug=data.get("sop") or "",
+            at=data.get("at") or timezone.now(),
+            routing_key=data.get("routing_key") or "",
+        )
     return TemplateResponse(
         request,
         "sopgov/agents_saw.html",
