@@ -157,6 +157,7 @@ def test_timeline__versions_reviews_signatures_rollout_and_bundles_in_order(
     assert order == sorted(order)
     assert "e-signed by release, meaning “released”" in html
     assert "Bundle published" in html
+    assert 'sopgov-in_review">In review</span>' in html  # states as people read them
 
 
 def test_agents_saw__moment_and_conversation__exact_versions_served(sop: SOP, people: dict[str, Any]) -> None:
