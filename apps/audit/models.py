@@ -87,6 +87,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["sop_slug", "-id"], name="audit_sop_id_idx"),
             models.Index(fields=["category", "-id"], name="audit_category_id_idx"),
             models.Index(fields=["actor_label", "-id"], name="audit_actor_id_idx"),
+            # Date ranges: the window's first and last id, read from the index alone
+            # (``selectors.date_window_ids``).
+            models.Index(fields=["created_at", "id"], name="audit_created_id_idx"),
             models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"),
         ]
 

@@ -26,21 +26,6 @@ def _events(sop: SOP, people: dict[str, Any], n: int = 5) -> None:
     audit_seal()
 
 
-@pytest.fixture
-def unguarded(db: Any) -> Any:
-    """Run SQL with the append-only trigger off, as someone with the table's owner rights could."""
-
-    def run(sql: str, params: list[Any] | None = None) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE waits for no deferred checks
-            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only")
-            cursor.execute(sql, params or [])
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_append_only")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-    return run
-
-
 def test_seal__events_linked_in_order__head_at_the_last(sop: SOP, people: dict[str, Any]) -> None:
     _events(sop, people)
     rows = list(AuditEvent.objects.order_by("seq").values("seq", "prev_hash", "hash", *HASHED_FIELDS))

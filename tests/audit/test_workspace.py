@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.agents.models import ToolCall
 from apps.audit.models import AuditEvent
+from apps.audit.selectors import AuditFilters, audit_event_search
 from apps.audit.services import audit_seal
 from apps.publishing.selectors import current_bundle_sha256
 from apps.sops import services
@@ -69,6 +70,51 @@ def test_trail__filters_in_the_url__only_matching_events(sop: SOP, people: dict[
     assert _rows(found) == 3 and "shipping/delays" in found  # its three title changes
     later = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     assert _rows(auditor.get(f"/admin/audit/auditevent/?since={later}").content.decode()) == 0
+
+
+def test_date_window__ids_out_of_time_order__every_window_exact(
+    sop: SOP, people: dict[str, Any], unguarded: Any
+) -> None:
+    """The id clamp of a date filter never drops an event, even where a later id carries an
+    earlier time (two writers racing between taking the time and inserting)."""
+    _titles(sop, people, 10)
+    ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
+    base = timezone.now() - timedelta(days=30)
+    offsets = [0, 3, 1, 2, 7, 5, 4, 9, 6, 8, 10, 12][: len(ids)]  # hours; ids not in time order
+    assert len(ids) >= 10
+    for pk, hours in zip(ids, offsets, strict=False):
+        unguarded("UPDATE audit_auditevent SET created_at = %s WHERE id = %s", [base + timedelta(hours=hours), pk])
+    created = dict(AuditEvent.objects.values_list("id", "created_at"))
+    moments = sorted({*created.values(), base - timedelta(hours=1), base + timedelta(days=1)})
+    for since in [None, *moments]:
+        for until in [None, *moments]:
+            if since and until and since >= until:
+                continue
+            expected = {
+                pk for pk, at in created.items() if (since is None or at >= since) and (until is None or at < until)
+            }
+            found = set(audit_event_search(AuditFilters(since=since, until=until)).values_list("id", flat=True))
+            assert found == expected, (since, until)
+
+
+def test_date_window__page_of_an_old_month__one_extra_query_newest_first(sop: SOP, people: dict[str, Any]) -> None:
+    _titles(sop, people, 4)
+    auditor = _as(people["auditor"])
+    auditor.get("/admin/audit/auditevent/")  # warm the session
+    with CaptureQueriesContext(connection) as plain:
+        auditor.get("/admin/audit/auditevent/")
+    since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    with CaptureQueriesContext(connection) as dated:
+        html = auditor.get(f"/admin/audit/auditevent/?since={since}").content.decode()
+    assert len(dated) == len(plain) + 1
+    shown = _ids(html)
+    assert shown == sorted(shown, reverse=True) and len(shown) >= 4
+    api = auditor.get(f"/api/v1/audit-events/?since={since}Z&actor=author")
+    assert api.status_code == 200, api.content
+    body = api.json()
+    assert {e["actor"] for e in body["results"]} == {"author"} and body["count"] >= 4
+    old = auditor.get("/api/v1/audit-events/?until=2000-01-01T00:00:00Z").json()
+    assert old["count"] == 0 and old["results"] == []
 
 
 def test_trail__since_after_until_or_two_letters__error_shown_not_a_crash(people: dict[str, Any]) -> None:

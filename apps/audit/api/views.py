@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
@@ -9,7 +11,7 @@ from rest_framework import serializers, viewsets
 from apps.core.api import require_permission
 
 from ..models import AuditAction, AuditEvent
-from ..selectors import audit_event_list, text_match
+from ..selectors import audit_event_list, text_match, within_dates
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -43,8 +45,9 @@ class AuditEventFilter(filters.FilterSet):
     sop = filters.CharFilter(field_name="sop_slug", help_text="category/key")
     category = filters.CharFilter(field_name="category")
     target_type = filters.CharFilter()
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    # Applied together by ``filter_queryset`` (``selectors.within_dates``), not one by one.
+    since = filters.IsoDateTimeFilter(method="_applied_with_the_window", help_text="created at or after (ISO 8601)")
+    until = filters.IsoDateTimeFilter(method="_applied_with_the_window", help_text="created before (ISO 8601)")
     q = filters.CharFilter(
         method="search", min_length=3, help_text="text (3 characters or more) in the reason, target, SOP or request id"
     )
@@ -55,6 +58,13 @@ class AuditEventFilter(filters.FilterSet):
 
     def search(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
         return queryset.filter(text_match(value))
+
+    def _applied_with_the_window(self, queryset: QuerySet[AuditEvent], name: str, value: Any) -> QuerySet[AuditEvent]:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        queryset = super().filter_queryset(queryset)
+        return within_dates(queryset, self.form.cleaned_data.get("since"), self.form.cleaned_data.get("until"))
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
