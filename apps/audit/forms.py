@@ -61,7 +61,8 @@ class AuditFilterForm(forms.Form):
 
 
 class AgentsSawForm(forms.Form):
-    """ "What did agents see?": an SOP (``category/key``) and a moment, a routing key, or both."""
+    """The question of the "what did agents see?" page: an SOP (``category/key``) and a moment,
+    a conversation's routing key, or both."""
 
     sop = forms.CharField(
         required=False, max_length=170, label="SOP", widget=forms.TextInput(attrs={"placeholder": "category/key"})
