@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
 from apps.core.errors import (
     InvalidTransition,
 )
@@ -59,3 +61,36 @@ def _sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> 
 
 def _version_state(version: SOPVersion) -> dict[str, Any]:
     return {"status": version.status, "number": version.number, "content_sha256": version.content_sha256}
+
+
+def _move_version(
+    sop: SOP,
+    version: SOPVersion,
+    actor: Any | None,
+    status: str,
+    action: AuditAction,
+    *,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    **stamps: Any,
+) -> None:
+    """Put ``version`` in ``status`` with the given field values (``decided_at=…``), save it
+    with ``actor`` in its history, and write the audit event with the state before and after.
+
+    For services that hold the SOP's lock and have checked role and state.
+    """
+    before = _version_state(version)
+    version.status = status
+    for field, value in stamps.items():
+        setattr(version, field, value)
+    _with_history_user(version, actor).save()
+    audit_record(
+        actor=actor,
+        action=action,
+        target=version,
+        sop_slug=sop.slug,
+        before=before,
+        after=_version_state(version),
+        reason=reason,
+        data=data,
+    )

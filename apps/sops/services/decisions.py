@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..validation import clean_reason
 from ..workflow import APPROVE, REJECT, SUBMIT, Transition
-from ._common import _guard_state, _lock_version, _sign, _version_state, _with_history_user
+from ._common import _guard_state, _lock_version, _move_version, _sign, _version_state, _with_history_user
 
 # --- transitions -----------------------------------------------------------------------
 
@@ -43,18 +43,14 @@ def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
     if not permissions.can_submit(actor, version):
         raise PermissionDenied("Only the draft's author or the SOP's owner can submit it for review.")
     _guard_state(version, SUBMIT)
-    before = _version_state(version)
-    version.status = VersionStatus.IN_REVIEW
-    version.submitted_at = timezone.now()
-    _with_history_user(version, actor).save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.VERSION_SUBMIT,
-        target=version,
-        sop_slug=sop.slug,
-        before=before,
-        after=_version_state(version),
+    _move_version(
+        sop,
+        version,
+        actor,
+        VersionStatus.IN_REVIEW,
+        AuditAction.VERSION_SUBMIT,
         data={"approvals_required": sop.category.min_approvals},
+        submitted_at=timezone.now(),
     )
     from ..tasks import notify_review_requested
 
@@ -144,19 +140,15 @@ def sop_version_reject(
         comment=comment,
         content_sha256=version.content_sha256,
     )
-    before = _version_state(version)
-    version.status = VersionStatus.REJECTED
-    version.decided_at = timezone.now()
-    _with_history_user(version, actor).save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.VERSION_REJECT,
-        target=version,
-        sop_slug=sop.slug,
-        before=before,
-        after=_version_state(version),
+    _move_version(
+        sop,
+        version,
+        actor,
+        VersionStatus.REJECTED,
+        AuditAction.VERSION_REJECT,
         reason=comment,
         data=_sign(intent, version, comment),
+        decided_at=timezone.now(),
     )
     from ..tasks import notify_review_decision
 

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
 from apps.core.errors import (
     InvalidTransition,
     PermissionDenied,
@@ -26,7 +25,7 @@ from ..models import (
 )
 from ..validation import clean_reason
 from ..workflow import PUBLISH, RETIRE, ROLLBACK, Transition
-from ._common import _guard_state, _lock_version, _sign, _version_state, _with_history_user
+from ._common import _guard_state, _lock_version, _move_version, _sign
 
 
 def _begin_release(
@@ -63,37 +62,29 @@ def sop_version_make_live(
     now = timezone.now()
     current = SOPVersion.objects.select_for_update().filter(sop=sop, status=VersionStatus.LIVE).first()
     if current is not None:
-        before = _version_state(current)
-        current.status = VersionStatus.SUPERSEDED
-        current.ended_at = now
-        _with_history_user(current, actor).save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.VERSION_SUPERSEDE,
-            target=current,
-            sop_slug=sop.slug,
-            before=before,
-            after=_version_state(current),
+        _move_version(
+            sop,
+            current,
+            actor,
+            VersionStatus.SUPERSEDED,
+            AuditAction.VERSION_SUPERSEDE,
             reason=reason,
             data={"replaced_by": version.number},
+            ended_at=now,
         )
-    before = _version_state(version)
-    version.status = VersionStatus.LIVE
-    version.published_at = now
-    version.published_by = actor
-    version.ended_at = None
-    _with_history_user(version, actor).save()
     sop.review_due_on = review_due_from(sop, timezone.localdate())
     sop.review_reminded_on = None
     sop.save(update_fields=["review_due_on", "review_reminded_on", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=action,
-        target=version,
-        sop_slug=sop.slug,
-        before=before,
-        after=_version_state(version),
+    _move_version(
+        sop,
+        version,
+        actor,
+        VersionStatus.LIVE,
+        action,
         reason=reason,
+        published_at=now,
+        published_by=actor,
+        ended_at=None,
         data={
             "replaces": current.number if current else None,
             "review_due_on": sop.review_due_on.isoformat(),
@@ -209,21 +200,17 @@ def sop_version_retire(
     sop, version, reason = _begin_release(actor, version, RETIRE, reason)
     _refuse_during_rollout(sop, "retire it")
     intent = signature_required(actor, signature, "retire")
-    before = _version_state(version)
-    version.status = VersionStatus.RETIRED
-    version.ended_at = timezone.now()
-    _with_history_user(version, actor).save()
     sop.review_due_on = None  # nothing live, nothing to review
     sop.save(update_fields=["review_due_on", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.VERSION_RETIRE,
-        target=version,
-        sop_slug=sop.slug,
-        before=before,
-        after=_version_state(version),
+    _move_version(
+        sop,
+        version,
+        actor,
+        VersionStatus.RETIRED,
+        AuditAction.VERSION_RETIRE,
         reason=reason,
         data=_sign(intent, version, reason),
+        ended_at=timezone.now(),
     )
     bundle_publish(actor=actor, cause=PublicationCause.RETIRE, reason=reason, version=version)
     return version
