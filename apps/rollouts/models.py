@@ -8,6 +8,8 @@ counting only when there are enough samples.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -97,6 +99,18 @@ class GateRule(models.Model):
         if self.comparison == GateComparison.RELATIVE:
             left += " ÷ stable's"
         return f"{left} {self.get_operator_display()} {self.threshold:g} (last {self.window_seconds} s, n ≥ {self.min_samples})"
+
+    def as_rule(self) -> dict[str, Any]:
+        """The rule as plain data, as a rollout keeps it and the API shows it: ``{metric,
+        comparison, operator, threshold, window_seconds, min_samples}``."""
+        return {
+            "metric": self.metric,
+            "comparison": self.comparison,
+            "operator": self.operator,
+            "threshold": self.threshold,
+            "window_seconds": self.window_seconds,
+            "min_samples": self.min_samples,
+        }
 
 
 class RolloutState(models.TextChoices):

@@ -147,17 +147,7 @@ class PlanStageSerializer(serializers.Serializer):
     gates = serializers.SerializerMethodField()
 
     def get_gates(self, obj: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "metric": g.metric,
-                "comparison": g.comparison,
-                "operator": g.operator,
-                "threshold": g.threshold,
-                "window_seconds": g.window_seconds,
-                "min_samples": g.min_samples,
-            }
-            for g in obj.gates.all()
-        ]
+        return [g.as_rule() for g in obj.gates.all()]
 
 
 class RolloutPlanSerializer(serializers.ModelSerializer):

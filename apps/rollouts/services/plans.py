@@ -26,17 +26,7 @@ def plan_snapshot(plan: RolloutPlan | None) -> list[dict[str, Any]]:
             {
                 "percentage": stage.percentage,
                 "min_soak_seconds": stage.min_soak_seconds,
-                "gates": [
-                    {
-                        "metric": g.metric,
-                        "comparison": g.comparison,
-                        "operator": g.operator,
-                        "threshold": g.threshold,
-                        "window_seconds": g.window_seconds,
-                        "min_samples": g.min_samples,
-                    }
-                    for g in stage.gates.all()
-                ],
+                "gates": [g.as_rule() for g in stage.gates.all()],
             }
         )
     return stages or [{"percentage": 100, "min_soak_seconds": 0, "gates": []}]
