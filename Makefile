@@ -13,8 +13,8 @@ export WEB_PORT BRIDGE_PORT
 
 help:
 	@echo "make demo   - run sopgov on SQLite with demo data (web :$(WEB_PORT), MCP bridge :$(BRIDGE_PORT))"
-	@echo "make test   - run the whole test suite against PostgreSQL and Redis"
-	@echo "make lint   - ruff and mypy"
+	@echo "make test   - check the apps' dependency contracts, run the whole suite against PostgreSQL and Redis"
+	@echo "make lint   - ruff, mypy and the dependency contracts (import-linter)"
 	@echo "make bench  - benchmarks (bridge throughput vs the seed anchor, publish latency, routing)"
 
 $(VENV)/.runtime: requirements.txt
@@ -43,12 +43,14 @@ chromium:
 	@/usr/bin/chromium --version
 
 test: install-dev chromium
+	$(VENV)/bin/lint-imports --no-cache
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy apps sopgov mcp_bridge
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install-dev
 	$(PY) bench/run_all.py

@@ -42,7 +42,7 @@ ACTIONS = [  # roughly the mix a busy deployment writes
     ("version.edit", 10),
     ("version.submit", 9),
     ("version.approve", 12),
-    ("version.publish", 6),
+    ("version.go_live", 6),
     ("version.supersede", 5),
     ("rollout.start", 5),
     ("rollout.advance", 8),
@@ -98,7 +98,7 @@ def build_events(start: int, count: int, users: dict[str, int], rng: random.Rand
             slug = f"{category}/sop_{rng.randrange(25):02d}"
             actor = rng.choice(actors)
             action = rng.choice(actions)
-            signed = action in ("version.approve", "version.publish", "sop.review")
+            signed = action in ("version.approve", "version.go_live", "sop.review")
             data: dict[str, Any] = {"approvals": 1} if action == "version.approve" else {}
             if signed:
                 data["signature"] = {

@@ -7,6 +7,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 for script in (
+    "rollout_gates.py",
     "routing_accuracy.py",
     "publish_latency.py",
     "bridge_throughput.py",

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.agents.api.views import CredentialsView, ProposalView, TelemetryView, ToolCallViewSet
+from apps.agents.api.views import CredentialsView, ProposalView, ToolCallViewSet
 from apps.audit.api.views import AuditEventViewSet
 from apps.core.views import TokenView, healthz
 from apps.publishing.api.views import (
@@ -17,19 +17,22 @@ from apps.publishing.api.views import (
     PublicationViewSet,
     TargetViewSet,
 )
-from apps.rollouts.api.views import OutcomeView, RolloutPlanViewSet, RolloutViewSet
+from apps.releases.api.views import OutcomeView, RolloutControlViewSet, TelemetryView, VersionReleaseViewSet
+from apps.rollouts.api.views import RolloutPlanViewSet, RolloutViewSet
 from apps.sops.api.views import CategoryViewSet, SOPViewSet, VersionViewSet
 
 router = DefaultRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("sops", SOPViewSet, basename="sop")
 router.register("versions", VersionViewSet, basename="version")
+router.register("versions", VersionReleaseViewSet, basename="version-release")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tool-calls", ToolCallViewSet, basename="toolcall")
 router.register("publications", PublicationViewSet, basename="publication")
 router.register("targets", TargetViewSet, basename="target")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("rollouts", RolloutViewSet, basename="rollout")
+router.register("rollouts", RolloutControlViewSet, basename="rollout-control")
 router.register("rollout-plans", RolloutPlanViewSet, basename="rolloutplan")
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -47,6 +50,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("admin/release/", include("apps.releases.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -71,14 +71,20 @@ def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
                         actor=people[name], signature=sign(people[name], "approve"), version=version, comment="ok"
                     )
         elif version.status == "approved":
-            version = services.sop_version_publish(
+            from apps.releases.services import release_publish, rollout_complete
+
+            version = release_publish(
                 actor=people["release"], signature=sign(people["release"], "publish"), version=version, reason="go"
             )
             if version.status == "canary":  # a live version existed: a rollout started; finish it
                 from apps.rollouts.selectors import active_rollout
-                from apps.rollouts.services import rollout_complete
 
-                rollout_complete(actor=people["release"], rollout=active_rollout(version.sop), reason="done")
+                rollout_complete(
+                    actor=people["release"],
+                    rollout=active_rollout(version.sop),
+                    reason="done",
+                    signature=sign(people["release"], "rollout_complete"),
+                )
                 version.refresh_from_db()
     return version
 
@@ -91,14 +97,42 @@ def live_version(sop: SOP, people: dict[str, Any]) -> SOPVersion:
 
 @pytest.fixture
 def fast_plan(sop: SOP) -> Any:
-    """``sop``'s category rolls out 10 → 50 → 100 %, 60 s soak each, with one gate: candidate
-    complaint rate ≤ 20 % with ≥ 10 outcomes."""
+    """``sop``'s category rolls out 10 → 50 → 100 %, 60 s soak and 10 candidate outcomes a stage,
+    with one gate: the candidate's complaint rate must not be clearly above 20 %."""
     from tests.rollouts.conftest import COMPLAINTS_AT_MOST_20_PERCENT, make_plan
 
-    return make_plan("fast", [(10, 60), (50, 60), (100, 0)], [COMPLAINTS_AT_MOST_20_PERCENT], sop.category)
+    return make_plan("fast", [(10, 60, 10), (50, 60, 10), (100, 0, 0)], [COMPLAINTS_AT_MOST_20_PERCENT], sop.category)
 
 
 @pytest.fixture
 def candidate(sop: SOP, live_version: SOPVersion, people: dict[str, Any]) -> SOPVersion:
     """Version 2 of ``sop``, approved, with version 1 live."""
     return advance(draft(sop, people["author"], content="## Steps\n1. The new way."), people, "approved")
+
+
+def status_changes_and_events() -> tuple[list[tuple[int, str, str]], list[tuple[int, str, str]]]:
+    """Return every status change of every version, from its history (django-simple-history),
+    and every audit event that records one (``before.status`` ≠ ``after.status``), both as
+    ``(version id, from, to)`` in order."""
+    from apps.audit.models import AuditEvent
+
+    changes: list[tuple[int, str, str]] = []
+    for version in SOPVersion.objects.order_by("pk"):
+        previous = None
+        for record in version.history.order_by("history_date", "history_id"):
+            if previous is not None and record.status != previous:
+                changes.append((version.pk, previous, record.status))
+            previous = record.status
+    events = [
+        (int(e.target_id), e.before["status"], e.after["status"])
+        for e in AuditEvent.objects.filter(target_type="sopversion").order_by("id")
+        if e.before and e.after and "status" in e.before and e.before["status"] != e.after.get("status")
+    ]
+    return changes, events
+
+
+def assert_one_event_per_status_change() -> None:
+    """Assert that each version status change wrote exactly one audit event, and no event claims
+    a change that did not happen."""
+    changes, events = status_changes_and_events()
+    assert sorted(changes) == sorted(events)

@@ -13,9 +13,9 @@ from django.template.response import TemplateResponse
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import ApplicationError
 from apps.sops.forms import show_application_error
-from apps.sops.permissions import AGENT_SCOPES
 
 from .models import AgentToken, ToolCall
+from .permissions import AGENT_SCOPES
 from .services import agent_token_issue, agent_token_revoke
 
 

@@ -12,11 +12,11 @@ from django.utils import timezone
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from apps.sops import permissions
 from apps.sops.models import SOPVersion, VersionOrigin, VersionStatus
 from apps.sops.selectors import sop_get
 from apps.sops.services import sop_version_create
 
+from . import permissions
 from .models import AgentToken
 from .tokens import generate_token, hash_token
 

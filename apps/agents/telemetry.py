@@ -1,8 +1,11 @@
-"""Storing what bridges report: the tool calls they served and the outcomes agents reported.
+"""Storing what bridges report: the tool calls they served, and preparing the outcomes.
 
 Telemetry is accepted record by record: a malformed record is rejected with its reason and the
 rest of the batch is stored, so one bad record can never make a bridge re-send (and so lose)
-the others. Records already stored (same ``call_id`` / ``outcome_id``) are skipped.
+the others. Records already stored (same ``call_id``) are skipped. Outcomes — those agents
+reported and the tool errors seen while serving a version — are resolved to versions here and
+stored by the release layer (``apps.releases.services.outcomes``), which also re-evaluates the
+rollouts they concern.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import InvalidInput
-from apps.rollouts.models import OutcomeSource
-from apps.rollouts.services import outcomes_record
 from apps.sops.models import SOPVersion
 
 from .models import AgentToken, ToolCall
@@ -28,11 +29,15 @@ MAX_RECORDS_PER_BATCH = 5000
 @dataclass
 class TelemetryResult:
     """How many tool calls and outcomes were stored as new, and the records rejected
-    (``{"kind", "index", "error"}``)."""
+    (``{"kind", "index", "error"}``). ``error_outcomes`` (from failed calls) and
+    ``agent_outcomes`` (``(index in the batch, record)``) are outcome records resolved to their
+    version (``version_id``), for the release layer to store."""
 
     calls: int = 0
     outcomes: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    error_outcomes: list[dict[str, Any]] = field(default_factory=list)
+    agent_outcomes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def stored(self) -> int:
@@ -84,11 +89,14 @@ def _version_ids(pairs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
 
 
 def telemetry_record(*, bridge_id: str, calls: Any, outcomes: Any) -> TelemetryResult:
-    """Store a bridge's batch of tool calls and outcomes; return what was stored and rejected.
+    """Store a bridge's batch of tool calls and resolve its outcomes to versions; return what was
+    stored, rejected and left for the release layer to store (``error_outcomes``,
+    ``agent_outcomes``).
 
     A tool call that ended in error while serving an SOP version also counts as an ``error``
-    outcome of that version (source ``bridge``), so rollout gates see tool failures. Each agent
-    token's ``last_used_at`` moves to its latest call.
+    outcome of that version, so rollout gates see tool failures. Each agent token's
+    ``last_used_at`` moves to its latest call. Call it inside the transaction that stores the
+    outcomes.
 
     Raises:
         InvalidInput: ``calls`` or ``outcomes`` is not a list, or the batch holds more than 5,000.
@@ -139,7 +147,7 @@ def telemetry_record(*, bridge_id: str, calls: Any, outcomes: Any) -> TelemetryR
                 latest[row.agent_token_id] = row.called_at if seen is None else max(seen, row.called_at)
         for token_id, when in latest.items():
             AgentToken.objects.filter(pk=token_id).exclude(last_used_at__gte=when).update(last_used_at=when)
-        errors = [
+        result.error_outcomes = [
             {
                 "outcome_id": str(r.call_id),
                 "recorded_at": r.called_at.isoformat(),
@@ -151,11 +159,5 @@ def telemetry_record(*, bridge_id: str, calls: Any, outcomes: Any) -> TelemetryR
             for r in new_rows
             if r.is_error and (r.sop_slug, r.version_number or 0) in version_ids
         ]
-        if errors:
-            outcomes_record(records=errors, source=OutcomeSource.BRIDGE)
-        stored, bad = outcomes_record(records=[r for _, r in outcome_records], source=OutcomeSource.AGENT)
-        result.outcomes = stored
-        result.rejected.extend(
-            {"kind": "outcome", "index": outcome_records[b["index"]][0], "error": b["error"]} for b in bad
-        )
+        result.agent_outcomes = outcome_records
     return result

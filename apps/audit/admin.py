@@ -72,7 +72,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 guarded(admin_views.verification_page),
                 name="audit_auditevent_verification",
             ),
-            path("agents-saw/", guarded(admin_views.agents_saw), name="audit_auditevent_agents_saw"),
         ] + super().get_urls()
 
     @admin.display(description="Reason")

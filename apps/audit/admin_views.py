@@ -20,9 +20,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from .forms import AgentsSawForm, AuditFilterForm
+from .forms import AuditFilterForm
 from .models import AuditChainHead, AuditVerification
-from .selectors import AuditFilters, audit_page, export_csv, export_json, what_agents_saw
+from .selectors import AuditFilters, audit_page, export_csv, export_json
 from .verification import verification_start
 
 
@@ -125,28 +125,3 @@ def verification_json(verification: AuditVerification) -> dict[str, Any]:
         "head_hash": verification.head_hash,
         "unsealed": verification.unsealed,
     }
-
-
-def agents_saw(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
-    """For an SOP at a moment: the bundle then current and the stable and canary versions it
-    served; for a routing key: every tool call of that conversation and exactly what it got."""
-    form = AgentsSawForm(request.GET or None)
-    result: dict[str, Any] = {}
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        result = what_agents_saw(
-            sop_slug=data.get("sop") or "",
-            at=data.get("at") or timezone.now(),
-            routing_key=data.get("routing_key") or "",
-        )
-    return TemplateResponse(
-        request,
-        "sopgov/agents_saw.html",
-        _context(
-            model_admin,
-            request,
-            title="What did agents see?",
-            form=form,
-            **result,
-        ),
-    )

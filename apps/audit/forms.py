@@ -6,10 +6,8 @@ from typing import Any
 
 from django import forms
 
-from apps.sops.models import Category
-
 from .models import AuditAction
-from .selectors import AuditFilters
+from .selectors import AuditFilters, categories_in_trail
 
 
 class AuditFilterForm(forms.Form):
@@ -25,7 +23,12 @@ class AuditFilterForm(forms.Form):
     sop = forms.CharField(
         required=False, max_length=170, label="SOP", widget=forms.TextInput(attrs={"placeholder": "category/key"})
     )
-    category = forms.ChoiceField(required=False, choices=[])
+    category = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Category",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. billing", "list": "category-options"}),
+    )
     since = forms.DateTimeField(
         required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
@@ -33,12 +36,9 @@ class AuditFilterForm(forms.Form):
         required=False, label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [  # type: ignore[attr-defined]
-            ("", "any category"),
-            *Category.objects.order_by("slug").values_list("slug", "slug"),
-        ]
+    def category_options(self) -> list[str]:
+        """Category slugs to suggest (those the trail knows), for the field's datalist."""
+        return categories_in_trail()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -58,22 +58,3 @@ class AuditFilterForm(forms.Form):
             until=data.get("until"),
             q=(data.get("q") or "").strip(),
         )
-
-
-class AgentsSawForm(forms.Form):
-    """The question of the "what did agents see?" page: an SOP (``category/key``) and a moment,
-    a conversation's routing key, or both."""
-
-    sop = forms.CharField(
-        required=False, max_length=170, label="SOP", widget=forms.TextInput(attrs={"placeholder": "category/key"})
-    )
-    at = forms.DateTimeField(required=False, label="At", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    routing_key = forms.CharField(required=False, max_length=200, label="Conversation (routing key)")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("sop") and "/" not in data["sop"]:
-            self.add_error("sop", "Give the SOP as category/key.")
-        if not data.get("sop") and not data.get("routing_key"):
-            raise forms.ValidationError("Give an SOP and a moment, a conversation's routing key, or both.")
-        return data

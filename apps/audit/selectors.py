@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import F, Max, Min, Q, QuerySet
 
-from .models import AuditEvent
+from .models import AuditAction, AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_FIELDS = (
@@ -229,33 +229,11 @@ def sop_timeline(sop_slug: str, limit: int = 1000) -> list[AuditEvent]:
     return list(reversed(AuditEvent.objects.filter(sop_slug=sop_slug).order_by("-id")[:limit]))
 
 
-def what_agents_saw(*, sop_slug: str, at: datetime, routing_key: str) -> dict[str, Any]:
-    """What agents were served, for the auditor's "what did agents see?" page.
+def categories_in_trail() -> list[str]:
+    """Return the slugs of the categories the trail knows (those it recorded being created), sorted.
 
-    With ``sop_slug`` (``category/key``): ``served`` (``publishing.selectors.served_at``'s answer
-    for ``at``, or ``None`` if nothing was published then), ``at``, and the ``stable_version`` and
-    ``canary_version`` rows it names (``None`` when absent); with a ``routing_key`` as well and a
-    canary then, ``conversation`` = ``(got_canary, bucket)`` by the bridge's own bucketing rule.
-    With ``routing_key``: ``calls``, that conversation's tool calls
-    (``agents.selectors.calls_for_routing_key``). Keys that do not apply are left out.
-    """
-    from apps.agents.selectors import calls_for_routing_key
-    from apps.publishing.selectors import served_at
-    from apps.sops.models import SOPVersion
-    from mcp_bridge.bucketing import gets_canary
-
-    result: dict[str, Any] = {}
-    if sop_slug:
-        served = served_at(sop_slug, at)
-        result["served"] = served
-        result["at"] = at
-        if served is not None:
-            ids = [e["version_id"] for e in (served.stable, served.canary) if e and e.get("version_id")]
-            versions = {v.pk: v for v in SOPVersion.objects.filter(pk__in=ids)}
-            result["stable_version"] = versions.get(int((served.stable or {}).get("version_id") or 0))
-            result["canary_version"] = versions.get(int((served.canary or {}).get("version_id") or 0))
-            if routing_key and served.canary:
-                result["conversation"] = gets_canary(served.salt, routing_key, served.canary["percentage"])
-    if routing_key:
-        result["calls"] = calls_for_routing_key(routing_key)
-    return result
+    Read from the trail itself (``category.create`` events, by the action index), so the audit
+    app needs nothing of the apps it records."""
+    return sorted(
+        set(AuditEvent.objects.filter(action=AuditAction.CATEGORY_CREATE).values_list("target_label", flat=True))
+    )

@@ -15,7 +15,8 @@ from apps.accounts import roles
 from apps.agents.models import AgentToken
 from apps.agents.services import agent_token_issue, agent_token_revoke
 from apps.agents.tokens import generate_token, hash_token
-from apps.sops.importing import ImportResult, library_import
+from apps.releases.importing import library_import
+from apps.sops.importing import ImportResult
 from apps.sops.models import Category
 from apps.sops.services import category_create
 
@@ -97,24 +98,23 @@ DEMO_PLAN = "Demo (fast)"
 def demo_plan() -> None:
     """Give every demo category a plan that moves in minutes, so a rollout can be watched."""
     from apps.rollouts.defaults import create_plan
-    from apps.rollouts.models import RolloutPlan
+    from apps.rollouts.models import CategoryPlan, RolloutPlan
 
     plan = RolloutPlan.objects.filter(name=DEMO_PLAN).first()
     if plan is None:
         plan = create_plan(
             DEMO_PLAN,
-            "For the demo: 5 → 10 → 50 → 100 %, a minute or two per stage; rolled back when complaints or "
-            "escalations run 50 % above stable's (20+ outcomes), or more than 10 % of outcomes are errors.",
-            [(5, 60), (10, 60), (50, 120), (100, 0)],
+            "For the demo: 5 → 10 → 50 → 100 %, a minute or two per stage and 20–50 candidate outcomes; rolled "
+            "back when complaints or escalations are clearly above stable's, or errors clearly above 10 %.",
+            [(5, 60, 20), (10, 60, 20), (50, 120, 50), (100, 0, 0)],
             [
-                ("complaint_rate", "relative", "<=", 1.5, 600, 20),
-                ("escalation_rate", "relative", "<=", 1.5, 600, 20),
-                ("error_rate", "absolute", "<=", 0.1, 600, 20),
+                ("complaint_rate", "relative", 1.0),
+                ("escalation_rate", "relative", 1.0),
+                ("error_rate", "absolute", 0.1),
             ],
         )
-    Category.objects.filter(slug__in=[c[0] for c in DEMO_CATEGORIES], rollout_plan__isnull=True).update(
-        rollout_plan=plan
-    )
+    for category in Category.objects.filter(slug__in=[c[0] for c in DEMO_CATEGORIES]):
+        CategoryPlan.objects.get_or_create(category=category, defaults={"plan": plan})
 
 
 @transaction.atomic

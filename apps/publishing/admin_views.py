@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
 from apps.core.errors import ApplicationError
-from apps.sops.permissions import can_deploy
 
 from .deployments import deployment_start
 from .models import DeploymentAction, PublicationTarget, TargetKind
+from .permissions import can_deploy
 from .selectors import bridge_statuses, publication_list, target_summary
 from .services import target_republish
 

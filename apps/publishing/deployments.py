@@ -34,7 +34,6 @@ from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, InvalidInput, PermissionDenied
 from apps.core.tasks import enqueue_on_commit
-from apps.sops.permissions import can_deploy
 
 from . import agentcore
 from .models import (
@@ -46,6 +45,7 @@ from .models import (
     PublicationTarget,
     TargetKind,
 )
+from .permissions import can_deploy
 
 logger = logging.getLogger(__name__)
 DEPLOY_STEPS = ["validate", "bundle", "runtime", "wait", "arn", "done"]

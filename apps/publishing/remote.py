@@ -16,6 +16,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+
 from . import agentcore
 from .models import Publication, PublicationStatus, PublicationTarget
 
@@ -41,15 +44,42 @@ def _claim(publication_id: int) -> Publication | None:
     )
     if not claimed:
         return None
-    return Publication.objects.select_related("bundle", "target").get(pk=publication_id)
+    return Publication.objects.select_related("bundle", "target", "version__sop__category").get(pk=publication_id)
 
 
 def _finish(publication: Publication, status: PublicationStatus, **fields: object) -> None:
-    for name, value in fields.items():
-        setattr(publication, name, value)
-    publication.status = status
-    publication.finished_at = timezone.now()
-    publication.save(update_fields=["status", "finished_at", *fields])
+    """End ``publication`` with ``status`` and the given fields, and audit what the target now
+    serves (the system acted: a worker carried out the publication)."""
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(publication, name, value)
+        publication.status = status
+        publication.finished_at = timezone.now()
+        publication.save(update_fields=["status", "finished_at", *fields])
+        _audit_finish(publication)
+
+
+def _audit_finish(publication: Publication) -> None:
+    audit_record(
+        actor=None,
+        action=AuditAction.PUBLICATION_FINISH,
+        target=publication,
+        sop_slug=publication.version.sop.slug if publication.version is not None else "",
+        before={"status": PublicationStatus.IN_PROGRESS},
+        after={"status": publication.status},
+        reason=publication.error,
+        data={
+            "target": publication.target.name,
+            "bundle_sha256": publication.bundle.sha256,
+            "cause": publication.cause,
+            "attempts": publication.attempts,
+            "s3_key": publication.s3_key,
+            "s3_version_id": publication.s3_version_id,
+            "ssm_parameter_version": publication.ssm_parameter_version,
+            "runtime_arn": publication.runtime_arn,
+            "runtime_version": publication.runtime_version,
+        },
+    )
 
 
 def publication_carry_out(publication_id: int) -> str:
@@ -110,10 +140,17 @@ def publication_carry_out(publication_id: int) -> str:
 
 
 def publication_give_up(publication_id: int, error: str) -> None:
-    """End a publication ``failed`` after its retries ran out, keeping the last error."""
-    Publication.objects.filter(pk=publication_id).exclude(
-        status__in=[PublicationStatus.SUCCEEDED, PublicationStatus.SUPERSEDED]
-    ).update(status=PublicationStatus.FAILED, error=error, finished_at=timezone.now())
+    """End a publication ``failed`` after its retries ran out, keeping the last error (audited)."""
+    with transaction.atomic():
+        publication = (
+            Publication.objects.select_for_update()
+            .select_related("bundle", "target", "version__sop__category")
+            .filter(pk=publication_id)
+            .exclude(status__in=[PublicationStatus.SUCCEEDED, PublicationStatus.SUPERSEDED, PublicationStatus.FAILED])
+            .first()
+        )
+        if publication is not None:
+            _finish(publication, PublicationStatus.FAILED, error=error)
 
 
 def _newer_exists(publication: Publication, moved_only: bool = False) -> bool:

@@ -9,8 +9,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.sops.models import SOPVersion, VersionStatus
-
 from .models import (
     BridgeHeartbeat,
     Bundle,
@@ -21,54 +19,6 @@ from .models import (
     PublicationTarget,
     TargetKind,
 )
-
-
-def bundle_payload_from_live_versions() -> dict[str, Any]:
-    """Return the bundle payload (``mcp_bridge.bundle_format``) for the versions live now.
-
-    Runs two queries; categories appear only when at least one of their SOPs is live.
-    """
-    from apps.rollouts.models import ACTIVE_STATES, Rollout
-    from mcp_bridge.bundle_format import BUNDLE_FORMAT
-
-    versions = (
-        SOPVersion.objects.filter(status=VersionStatus.LIVE)
-        .select_related("sop", "sop__category")
-        .order_by("sop__category__slug", "sop__key")
-    )
-    rollouts = {
-        r.sop_id: r for r in Rollout.objects.filter(state__in=ACTIVE_STATES).select_related("candidate_version")
-    }
-    sops: list[dict[str, Any]] = []
-    categories: dict[str, dict[str, str]] = {}
-    for v in versions:
-        category = v.sop.category
-        categories.setdefault(
-            category.slug, {"slug": category.slug, "name": category.name, "description": category.description}
-        )
-        entry = {
-            "category": category.slug,
-            "key": v.sop.key,
-            "title": v.sop.title,
-            "salt": v.sop.salt,
-            **_version_fields(v),
-        }
-        rollout = rollouts.get(v.sop_id)
-        if rollout is not None:
-            entry["canary"] = {**_version_fields(rollout.candidate_version), "percentage": rollout.percentage}
-        sops.append(entry)
-    return {"format": BUNDLE_FORMAT, "categories": list(categories.values()), "sops": sops}
-
-
-def _version_fields(v: SOPVersion) -> dict[str, Any]:
-    return {
-        "summary": v.summary,
-        "example_questions": list(v.example_questions),
-        "version": v.number,
-        "version_id": v.pk,
-        "content": v.content,
-        "content_sha256": v.content_sha256,
-    }
 
 
 def current_bundle_sha256() -> str | None:

@@ -1,4 +1,8 @@
-"""Building bundles and recording their publication."""
+"""Storing bundles, making one current and recording its publication per target.
+
+What goes into a bundle — which versions agents are served — is decided by the release layer
+(``apps.releases``), which builds the payload and calls ``bundle_store``.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,6 @@ from .models import (
     PublicationTarget,
     TargetKind,
 )
-from .selectors import bundle_payload_from_live_versions
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +36,22 @@ def local_target() -> PublicationTarget:
     return target
 
 
-def bundle_publish(
-    *, actor: Any | None, cause: PublicationCause, reason: str = "", version: Any | None = None
+def bundle_store(
+    *,
+    payload_of: Any,
+    actor: Any | None,
+    cause: PublicationCause,
+    reason: str = "",
+    version: Any | None = None,
 ) -> Publication:
-    """Build the bundle of what is live now, make it current and record a publication per target.
+    """Store the bundle ``payload_of()`` returns, make it current and record a publication per target.
 
-    Call it inside the transaction that changed which versions are live, after the change.
-    The bundle head row is locked first, so concurrent publishes are serialised and the last
-    one to commit has built its bundle from every change committed before it.
+    Args:
+        payload_of: called once the bundle head row is locked, returning the payload
+            (``mcp_bridge.bundle_format``). Concurrent publishes are serialised on that lock, so
+            the last one to commit has built its payload from every change committed before it.
+
+    Call it inside the transaction that changed what agents are served, after the change.
 
     The local target's publication succeeds with the commit (local bridges pull the bundle);
     each enabled AgentCore target gets a ``pending`` publication that a worker carries out
@@ -53,9 +64,9 @@ def bundle_publish(
     from mcp_bridge.bundle_format import bundle_sha256, canonical_bytes
 
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("bundle_publish must run inside the transaction that changed what is live")
+        raise RuntimeError("bundle_store must run inside the transaction that changed what is live")
     head, _ = BundleHead.objects.select_for_update().get_or_create(pk=1)
-    payload = bundle_payload_from_live_versions()
+    payload = payload_of()
     raw = canonical_bytes(payload)
     sha = bundle_sha256(raw)
     bundle, _created = Bundle.objects.get_or_create(
@@ -157,7 +168,8 @@ def target_save(*, actor: Any, target: PublicationTarget, reason: str = "") -> P
     from django.core.exceptions import ValidationError
 
     from apps.core.errors import InvalidInput, PermissionDenied
-    from apps.sops.permissions import can_configure_target
+
+    from .permissions import can_configure_target
 
     if actor is not None and not can_configure_target(actor):
         raise PermissionDenied("Only admins can configure publication targets.")
@@ -197,8 +209,8 @@ def target_republish(*, actor: Any, target: PublicationTarget, reason: str = "")
         Conflict: nothing has been published yet.
     """
     from apps.core.errors import Conflict, InvalidInput, PermissionDenied
-    from apps.sops.permissions import can_deploy
 
+    from .permissions import can_deploy
     from .selectors import current_bundle
 
     if actor is not None and not can_deploy(actor):

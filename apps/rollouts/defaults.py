@@ -1,6 +1,7 @@
-"""The default rollout plan: 5 → 10 → 50 → 100 % of conversations (seed 003), with outcome gates.
+"""The default rollout plan: 5 → 10 → 50 → 100 % of conversations (seed 003), with guardrail gates.
 
 It is created after every ``migrate`` (and recreated if deleted) by ``ensure_default_plan``.
+Its error rates are simulated in ``bench/rollout_gates.py`` (``docs/BENCHMARKS.md``).
 """
 
 from __future__ import annotations
@@ -9,46 +10,44 @@ from django.db import transaction
 
 DEFAULT_PLAN_NAME = "Standard canary"
 DEFAULT_PLAN_DESCRIPTION = (
-    "5 → 10 → 50 → 100 % of conversations over a day; rolled back when complaints or escalations run "
-    "50 % above stable's, or more than 5 % of outcomes are errors."
+    "5 → 10 → 50 → 100 % of conversations over about a day. Rolled back when the candidate's complaint "
+    "or escalation rate is clearly above stable's, or its error rate clearly above 5 %; α = 0.05 per rollout."
 )
-STAGES = [(5, 2 * 3600), (10, 6 * 3600), (50, 12 * 3600), (100, 0)]
-"""(percentage, minimum soak in seconds) per stage."""
+STAGES = [(5, 2 * 3600, 50), (10, 6 * 3600, 100), (50, 12 * 3600, 200), (100, 0, 0)]
+"""(percentage, minimum soak in seconds, minimum candidate outcomes) per stage."""
 GATES = [
-    ("complaint_rate", "relative", "<=", 1.5, 3600, 50),
-    ("escalation_rate", "relative", "<=", 1.5, 3600, 50),
-    ("error_rate", "absolute", "<=", 0.05, 3600, 50),
+    ("complaint_rate", "relative", 1.0),
+    ("escalation_rate", "relative", 1.0),
+    ("error_rate", "absolute", 0.05),
 ]
-"""(metric, comparison, operator, threshold, window in seconds, minimum samples) on every stage below 100 %."""
+"""(metric, comparison, harm line) on every stage below 100 %."""
 
 
 def create_plan(
     name: str,
     description: str,
-    stages: list[tuple[int, int]],
-    gates: list[tuple],
+    stages: list[tuple[int, int, int]],
+    gates: list[tuple[str, str, float]],
     *,
     is_default: bool = False,
+    alpha: float = 0.05,
+    advance_on: str = "no_harm",
     using: str = "default",
 ):  # type: ignore[no-untyped-def]
     """Create a plan with ``stages`` and the same ``gates`` on each stage below 100 %; return it."""
     from .models import GateRule, PlanStage, RolloutPlan
 
-    plan = RolloutPlan.objects.using(using).create(name=name, description=description, is_default=is_default)
-    for position, (percentage, soak) in enumerate(stages):
+    plan = RolloutPlan.objects.using(using).create(
+        name=name, description=description, is_default=is_default, alpha=alpha, advance_on=advance_on
+    )
+    for position, (percentage, soak, min_outcomes) in enumerate(stages):
         stage = PlanStage.objects.using(using).create(
-            plan=plan, position=position, percentage=percentage, min_soak_seconds=soak
+            plan=plan, position=position, percentage=percentage, min_soak_seconds=soak, min_outcomes=min_outcomes
         )
         if percentage < 100:
-            for metric, comparison, operator, threshold, window, samples in gates:
+            for metric, comparison, threshold in gates:
                 GateRule.objects.using(using).create(
-                    stage=stage,
-                    metric=metric,
-                    comparison=comparison,
-                    operator=operator,
-                    threshold=threshold,
-                    window_seconds=window,
-                    min_samples=samples,
+                    stage=stage, metric=metric, comparison=comparison, threshold=threshold
                 )
     return plan
 

@@ -1,9 +1,11 @@
 """Staged rollouts of SOP versions: plans (templates), running rollouts, and outcome signals.
 
 A rollout moves one SOP from its stable version to a candidate through the stages of a plan
-(default 5 → 10 → 50 → 100 % of conversations). Each stage has a minimum soak time and gates
-(Argo Rollouts' analysis, simplified): a metric over a window, compared with a threshold,
-counting only when there are enough samples.
+(default 5 → 10 → 50 → 100 % of conversations). Each stage has a minimum soak time, a minimum
+number of candidate outcomes and guardrail gates: a metric (complaint, escalation or error
+rate) and a harm line the candidate must not clearly cross, judged by an always-valid
+sequential test (``statistics``) at the plan's α, so that checking after every outcome does not
+roll back good versions on noise. Rollouts are changed by the release layer (``apps.releases``).
 """
 
 from __future__ import annotations
@@ -16,14 +18,33 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from .gates import gate_label
+
+
+class AdvanceRule(models.TextChoices):
+    NO_HARM = "no_harm", "No evidence of harm (soak and minimum outcomes met)"
+    NON_INFERIORITY = "non_inferiority", "Shown within every gate's harm line (non-inferiority)"
+
 
 class RolloutPlan(models.Model):
-    """A reusable template of stages; categories use it (``Category.rollout_plan``), or the
+    """A reusable template of stages; categories use it (``CategoryPlan``), or the
     default plan when they name none."""
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     is_default = models.BooleanField(default=False, help_text="Used by categories that name no plan.")
+    alpha = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.001), MaxValueValidator(0.2)],
+        help_text="Risk of rolling back a version that is as good as stable, per rollout, across all its "
+        "gates and stages (0.05 = 5 %).",
+    )
+    advance_on = models.CharField(
+        max_length=16,
+        choices=AdvanceRule.choices,
+        default=AdvanceRule.NO_HARM,
+        help_text="What a stage needs, besides its soak time and minimum outcomes, to advance.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -32,10 +53,24 @@ class RolloutPlan(models.Model):
             models.UniqueConstraint(
                 fields=["is_default"], condition=Q(is_default=True), name="rolloutplan_one_default"
             ),
+            models.CheckConstraint(condition=Q(alpha__gt=0, alpha__lt=1), name="rolloutplan_alpha_0_1"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class CategoryPlan(models.Model):
+    """Which plan a category's new versions go through (categories without one use the default)."""
+
+    category = models.OneToOneField("sops.Category", on_delete=models.CASCADE, related_name="rollout_plan_choice")
+    plan = models.ForeignKey(RolloutPlan, on_delete=models.CASCADE, related_name="category_choices")
+
+    class Meta:
+        verbose_name = "category's rollout plan"
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.plan}"
 
 
 class PlanStage(models.Model):
@@ -46,6 +81,9 @@ class PlanStage(models.Model):
     position = models.PositiveSmallIntegerField()
     percentage = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)])
     min_soak_seconds = models.PositiveIntegerField(default=3600, help_text="Minimum time in this stage, in seconds.")
+    min_outcomes = models.PositiveIntegerField(
+        default=50, help_text="Candidate outcomes reported in this stage before it may advance."
+    )
 
     class Meta:
         ordering = ["plan", "position"]
@@ -57,7 +95,7 @@ class PlanStage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.percentage} % for ≥ {self.min_soak_seconds} s"
+        return f"{self.percentage} % for ≥ {self.min_soak_seconds} s and ≥ {self.min_outcomes} outcomes"
 
 
 class GateMetric(models.TextChoices):
@@ -71,46 +109,34 @@ class GateComparison(models.TextChoices):
     RELATIVE = "relative", "Candidate's rate ÷ stable's rate"
 
 
-class GateOperator(models.TextChoices):
-    LT = "<", "<"
-    LTE = "<=", "≤"
-    GT = ">", ">"
-    GTE = ">=", "≥"
-
-
 class GateRule(models.Model):
-    """A success condition checked while a stage runs, e.g. *complaint rate of the candidate
-    ÷ that of stable ≤ 1.5 over the last 30 minutes, with at least 50 outcomes*. When it does
-    not hold (with enough samples) the rollout is rolled back; with too few it waits."""
+    """A guardrail checked while a stage runs: the candidate's ``metric`` must not clearly exceed
+    the harm line ``threshold`` — a rate (absolute: 0.05 = 5 % of outcomes) or a multiple of
+    stable's rate (relative: 1.0 = any increase, 1.2 = 20 % more).
+
+    "Clearly" is an always-valid sequential test over all the rollout's outcomes so far at the
+    plan's α, shared among the plan's gates (``statistics``): harm that is clear rolls the rollout
+    back; otherwise the stage advances when its soak and minimum outcomes are met.
+    """
 
     stage = models.ForeignKey(PlanStage, on_delete=models.CASCADE, related_name="gates")
     metric = models.CharField(max_length=20, choices=GateMetric.choices)
-    comparison = models.CharField(max_length=10, choices=GateComparison.choices, default=GateComparison.ABSOLUTE)
-    operator = models.CharField(max_length=2, choices=GateOperator.choices, default=GateOperator.LTE)
-    threshold = models.FloatField(help_text="A rate (0.05 = 5 %) or, relative, a ratio (1.5 = 50 % worse).")
-    window_seconds = models.PositiveIntegerField(default=1800, help_text="Outcomes of the last … seconds count.")
-    min_samples = models.PositiveIntegerField(default=50, help_text="Candidate outcomes needed before judging.")
+    comparison = models.CharField(max_length=10, choices=GateComparison.choices, default=GateComparison.RELATIVE)
+    threshold = models.FloatField(
+        validators=[MinValueValidator(0.0)],
+        help_text="Harm line: a rate (absolute, 0.05 = 5 %) or a multiple of stable's rate (relative, 1.0 = any increase).",
+    )
 
     class Meta:
         ordering = ["stage", "id"]
 
     def __str__(self) -> str:
-        left = self.get_metric_display().lower()
-        if self.comparison == GateComparison.RELATIVE:
-            left += " ÷ stable's"
-        return f"{left} {self.get_operator_display()} {self.threshold:g} (last {self.window_seconds} s, n ≥ {self.min_samples})"
+        return gate_label(self.as_rule())
 
     def as_rule(self) -> dict[str, Any]:
         """The rule as plain data, as a rollout keeps it and the API shows it: ``{metric,
-        comparison, operator, threshold, window_seconds, min_samples}``."""
-        return {
-            "metric": self.metric,
-            "comparison": self.comparison,
-            "operator": self.operator,
-            "threshold": self.threshold,
-            "window_seconds": self.window_seconds,
-            "min_samples": self.min_samples,
-        }
+        comparison, threshold}``."""
+        return {"metric": self.metric, "comparison": self.comparison, "threshold": self.threshold}
 
 
 class RolloutState(models.TextChoices):
@@ -143,6 +169,11 @@ class Rollout(models.Model):
     stage_started_at = models.DateTimeField()
     paused_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    alpha = models.FloatField(default=0.05, help_text="The plan's α when the rollout started.")
+    advance_on = models.CharField(max_length=16, choices=AdvanceRule.choices, default=AdvanceRule.NO_HARM)
+    stage_log = models.JSONField(
+        default=list, blank=True, help_text="[{stage, percentage, started_at}]: when each stage began."
+    )
     last_evaluation = models.JSONField(default=dict, blank=True, help_text="The latest gate results.")
     evaluated_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords(excluded_fields=["last_evaluation", "evaluated_at"])

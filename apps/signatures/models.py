@@ -20,6 +20,9 @@ class SignatureMeaning(models.TextChoices):
     ROLLED_BACK = "rolled_back", "Released again (rollback)"
     RETIRED = "retired", "Retired (withdrawn from agents)"
     REVIEW_CONFIRMED = "review_confirmed", "Periodic review: still valid"
+    RELEASED_MORE = "released_more", "Released to more conversations (rollout advanced)"
+    RELEASED_ALL = "released_all", "Released to all conversations (rollout completed)"
+    WITHDRAWN = "withdrawn", "Withdrawn from conversations (rollout aborted)"
 
 
 ACTION_MEANINGS: dict[str, tuple[SignatureMeaning, ...]] = {
@@ -29,6 +32,9 @@ ACTION_MEANINGS: dict[str, tuple[SignatureMeaning, ...]] = {
     "rollback": (SignatureMeaning.ROLLED_BACK,),
     "retire": (SignatureMeaning.RETIRED,),
     "review": (SignatureMeaning.REVIEW_CONFIRMED,),
+    "rollout_advance": (SignatureMeaning.RELEASED_MORE,),
+    "rollout_complete": (SignatureMeaning.RELEASED_ALL,),
+    "rollout_abort": (SignatureMeaning.WITHDRAWN,),
 }
 """The meanings a signer may choose for each signed action; the first is the default."""
 

@@ -21,29 +21,19 @@ from apps.audit.selectors import sop_trail
 from apps.core.errors import ApplicationError, EditConflict
 from apps.core.markdown import render_markdown
 from apps.signatures.models import ACTION_MEANINGS
-from apps.signatures.services import printed_name, signature_verify
+from apps.signatures.services import printed_name
 
-from . import permissions, selectors, services
+from . import actions, permissions, selectors, services
 from .diffs import side_by_side
 from .forms import ActionForm, SOPCreateForm, SOPDetailsForm, VersionForm, show_application_error
 from .models import SOP, SOPVersion
+from .panels import sop_page_panels, version_page_panels
 from .workflow import TRANSITIONS
 
 ACTION_LABELS = {
     "submit": ("Submit for review", "The version becomes immutable and reviewers are notified.", None),
     "approve": ("Approve", "Your signed approval is recorded with the content's hash.", "Comment (optional)"),
     "reject": ("Reject", "The author sees your reason.", "Reason (required)"),
-    "publish": (
-        "Publish",
-        "Agents are served this version at once; the live version is superseded.",
-        "Reason (optional)",
-    ),
-    "rollback": (
-        "Roll back to this version",
-        "This version goes live again; the live version is superseded.",
-        "Reason (required)",
-    ),
-    "retire": ("Retire", "Agents stop being served this SOP.", "Reason (required)"),
 }
 
 
@@ -91,8 +81,6 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
             else:
                 messages.success(request, "Saved the SOP's details.")
                 return redirect(_sop_url(sop))
-    from apps.rollouts.selectors import active_rollout
-
     versions = list(selectors.version_list().filter(sop=sop).order_by("-number"))
     live = next((v for v in versions if v.status == "live"), None)
     context = _context(
@@ -105,7 +93,7 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
         can_change=can_change,
         can_draft=permissions.can_draft(request.user, sop),
         trail=sop_trail(sop.slug),
-        rollout=active_rollout(sop),
+        panels=sop_page_panels(request, sop),
         can_confirm_review=permissions.can_confirm_review(request.user, sop),
         signer_name=printed_name(request.user),
         title=f"{sop.slug} — {sop.title}",
@@ -241,7 +229,7 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
     version = selectors.version_detail(int(object_id)) if str(object_id).isdigit() else None
     if version is None:
         raise Http404("No such version.")
-    actions = permissions.allowed_actions(request.user, version)
+    allowed = permissions.allowed_actions(request.user, version)
     action_forms = [
         {
             "name": name,
@@ -252,32 +240,20 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
             "url": reverse("admin:sops_sopversion_action", args=[version.pk, name]),
             "meanings": [(m.value, m.label) for m in ACTION_MEANINGS.get(name, ())],
         }
-        for name in actions
+        for name in allowed
         if name in ACTION_LABELS
     ]
     live = selectors.live_version(version.sop)
-    from apps.rollouts.selectors import active_rollout, plan_for_category
-
-    rollout = active_rollout(version.sop)
-    plan = plan_for_category(version.sop.category) if live is not None else None
-    for form in action_forms:
-        if form["name"] == "publish" and live is not None:
-            stages = " → ".join(f"{s.percentage} %" for s in plan.stages.all()) if plan else "100 %"
-            form["label"] = "Start rollout"
-            form["help"] = (
-                f"Served to a growing share of conversations ({stages}), advancing while its numbers are healthy."
-            )
-            form["offer_immediate"] = True
     context = _context(
         model_admin,
         request,
-        rollout=rollout,
+        panels=version_page_panels(request, version),
         version=version,
         sop=version.sop,
         live=live,
         rendered=render_markdown(version.content),
         action_forms=action_forms,
-        can_edit="edit" in actions,
+        can_edit="edit" in allowed,
         can_draft=permissions.can_draft(request.user, version.sop),
         reviews=list(version.reviews.all()),
         signatures=list(version.signatures.all()),
@@ -294,37 +270,38 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
 
 
 def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
-    """Run one lifecycle action from the version page and come back to it with the outcome."""
+    """Run one review action (submit, approve, reject) from the version page and come back to it
+    with the outcome. Release actions are the release layer's (``apps.releases``)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    if action not in services.TRANSITION_SERVICES:
+    if action not in ACTION_LABELS:
         raise Http404("No such action.")
     version = get_object_or_404(SOPVersion.objects.select_related("sop"), pk=object_id)
     form = ActionForm(request.POST)
     text = form.cleaned_data["text"] if form.is_valid() else ""
-    kwargs: dict[str, Any] = {}
-    if action in ("approve", "reject"):
-        kwargs["comment"] = text
-    elif action != "submit":
-        kwargs["reason"] = text
-    if action == "publish":
-        kwargs["immediate"] = request.POST.get("immediate") == "1"
     try:
-        if action in services.SIGNED_ACTIONS:
-            kwargs["signature"] = signature_verify(
-                signer=request.user,
+        if action == "submit":
+            version = services.sop_version_submit(actor=request.user, version=version)
+        else:
+            version = actions.SIGNED_REVIEW_ACTIONS[action](
+                actor=request.user,
+                version=version,
+                comment=text,
                 password=request.POST.get("password", ""),
-                action=action,
                 meaning=request.POST.get("meaning") or None,
             )
-        version = services.TRANSITION_SERVICES[action](actor=request.user, version=version, **kwargs)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(
-            request, f"{version}: {ACTION_LABELS[action][0].lower()} done — now {version.get_status_display().lower()}."
-        )
+        messages.success(request, _DONE[action].format(version=version, status=version.get_status_display().lower()))
     return redirect(_version_url(version))
+
+
+_DONE = {
+    "submit": "Submitted {version} for review; reviewers were notified.",
+    "approve": "You approved {version}; it is now {status}.",
+    "reject": "You rejected {version}; the author was told why.",
+}
 
 
 def version_diff(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -377,13 +354,13 @@ def sop_review(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
     form = ActionForm(request.POST)
     text = form.cleaned_data["text"] if form.is_valid() else ""
     try:
-        signature = signature_verify(
-            signer=request.user,
+        sop = actions.confirm_review(
+            actor=request.user,
+            sop=sop,
+            comment=text,
             password=request.POST.get("password", ""),
-            action="review",
             meaning=request.POST.get("meaning") or None,
         )
-        sop = services.sop_review_confirm(actor=request.user, sop=sop, comment=text, signature=signature)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -2,9 +2,9 @@
 
 File format: a JSON list of objects ``{category, key, title, content, summary,
 example_questions}``. Rows are checked first and every problem reported with the row's line in
-the file; only a clean file is imported, in one transaction. With ``publish`` the versions go
-through the normal lifecycle (submit, approvals by the named approvers, publish) and a single
-bundle is published at the end.
+the file; only a clean file is imported, in one transaction. With ``approve`` the versions go
+through review (submit, approvals by the named approvers); publishing them is the release
+layer's (``apps.releases.importing``), which calls ``library_stage`` and publishes one bundle.
 """
 
 from __future__ import annotations
@@ -15,15 +15,11 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
 from apps.core.errors import InvalidInput
-from apps.publishing.models import PublicationCause
-from apps.publishing.services import bundle_publish
 from apps.signatures.services import signature_for_import
 
 from . import services
-from .models import SOP, Category, VersionOrigin, VersionStatus
+from .models import SOP, Category, SOPVersion, VersionOrigin, VersionStatus
 from .validation import clean_category_slug, clean_sop_fields, clean_version_fields
 
 REQUIRED_KEYS = ("category", "key", "title", "content", "summary")
@@ -32,7 +28,8 @@ REQUIRED_KEYS = ("category", "key", "title", "content", "summary")
 @dataclass
 class ImportResult:
     """What an import did: counts of SOPs created, versions created, unchanged rows skipped,
-    versions published, and the bundle published (if any)."""
+    versions published, and the bundle published (if any); ``approved`` lists the versions
+    approved on import, for the release layer to publish."""
 
     sops_created: int = 0
     versions_created: int = 0
@@ -40,6 +37,7 @@ class ImportResult:
     published: int = 0
     bundle_sha256: str | None = None
     lines: list[str] = field(default_factory=list)
+    approved: list[SOPVersion] = field(default_factory=list)
 
 
 def parse_rows(text: str) -> list[tuple[int, Any]]:
@@ -113,24 +111,21 @@ def validate_rows(rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def library_import(
+def library_stage(
     *,
     rows: list[tuple[int, Any]],
     author: Any,
-    publish: bool = False,
+    approve: bool = False,
     approvers: list[Any] | None = None,
-    publisher: Any | None = None,
     attested_by: str = "library import",
 ) -> ImportResult:
     """Import the rows as versions written by ``author``, all or nothing; return what happened.
 
     New categories are created with one required approval. A row whose content, summary and
-    example questions equal the SOP's live version is skipped. With ``publish``, each new
-    version is submitted, approved by ``approvers`` (as many as its category requires, in
-    order) and published by ``publisher`` (a release manager), or by the system on the operator's
-    command when ``publisher`` is None; one bundle is then published for the whole import.
-    Their e-signatures are recorded with method ``import``, attested by ``attested_by`` (the
-    operator who ran the import), since nobody re-entered a password.
+    example questions equal the SOP's live version is skipped. With ``approve``, each new
+    version is submitted and approved by ``approvers`` (as many as its category requires, in
+    order); their e-signatures are recorded with method ``import``, attested by ``attested_by``
+    (the operator who ran the import), since nobody re-entered a password.
 
     Raises:
         InvalidInput: any row is invalid (all problems listed), or too few approvers for a category.
@@ -140,7 +135,7 @@ def library_import(
     cleaned = validate_rows(rows)
     approvers = approvers or []
     result = ImportResult()
-    if publish:
+    if approve:
         needs = {c.slug: c.min_approvals for c in Category.objects.filter(slug__in={r["category"] for r in cleaned})}
         short = sorted(slug for slug, n in needs.items() if n > len(approvers))
         if short:
@@ -174,36 +169,14 @@ def library_import(
             origin=VersionOrigin.IMPORT,
         )
         result.versions_created += 1
-        if publish:
+        if approve:
             services.sop_version_submit(actor=author, version=version)
             for approver in approvers[: category.min_approvals]:
-                services.sop_version_approve(
+                version = services.sop_version_approve(
                     actor=approver,
                     version=version,
                     comment="Approved on import",
                     signature=signature_for_import(signer=approver, action="approve", attested_by=attested_by),
                 )
-            signature = (
-                signature_for_import(signer=publisher, action="publish", attested_by=attested_by) if publisher else None
-            )
-            services.sop_version_publish(
-                actor=publisher, version=version, reason="Imported library", build_bundle=False, signature=signature
-            )
-            result.published += 1
-    if result.published:
-        publication = bundle_publish(actor=publisher, cause=PublicationCause.IMPORT, reason="Imported library")
-        result.bundle_sha256 = publication.bundle.sha256
-    audit_record(
-        actor=author,
-        action=AuditAction.LIBRARY_IMPORT,
-        target=author,
-        after={
-            "sops_created": result.sops_created,
-            "versions_created": result.versions_created,
-            "unchanged": result.unchanged,
-            "published": result.published,
-        },
-        reason="Library import",
-        data={"bundle_sha256": result.bundle_sha256, "rows": len(cleaned)},
-    )
+            result.approved.append(version)
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -49,14 +50,6 @@ class Category(models.Model):
         default=12,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text="Periodic review: a live SOP must be confirmed or revised this many months after going live.",
-    )
-    rollout_plan = models.ForeignKey(
-        "rollouts.RolloutPlan",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="categories",
-        help_text="Stages new versions go through; empty means the default plan.",
     )
     history = HistoricalRecords()
 
@@ -188,6 +181,34 @@ class SOPVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sop.slug} v{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; refuse a status change that does not come from ``services.version_transition``
+        (the one writer of a version's status) and a new version that is not a draft.
+
+        Raises:
+            RuntimeError: the status was changed some other way.
+        """
+        saved = getattr(self, "_saved_status", None) if self.pk else VersionStatus.DRAFT
+        known = saved is not None
+        if known and self.status != saved and not getattr(self, "_status_writer", False):
+            raise RuntimeError(
+                f"{self}: status {saved!r} → {self.status!r} must go through sops.services.version_transition"
+            )
+        super().save(*args, **kwargs)
+        self._saved_status = self.status
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> SOPVersion:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        if "status" in instance.__dict__:
+            instance._saved_status = instance.__dict__["status"]
+        return instance
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        if "status" in self.__dict__:
+            self._saved_status = self.__dict__["status"]
 
 
 class ReviewDecision(models.TextChoices):

@@ -7,13 +7,10 @@ button"; the version's state is checked by the services against ``workflow.TRANS
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .models import SOP, Review, SOPVersion
-from .workflow import EDITABLE_STATES, TRANSITIONS
-
-if TYPE_CHECKING:
-    from apps.agents.models import AgentToken
+from .workflow import EDITABLE_STATES, REVIEW_ACTIONS, TRANSITIONS
 
 PERM_ADD_SOP = "sops.add_sop"
 PERM_CHANGE_SOP = "sops.change_sop"
@@ -23,12 +20,6 @@ PERM_SUBMIT = "sops.submit_sopversion"
 PERM_REVIEW = "sops.review_sopversion"
 PERM_RELEASE = "sops.publish_sopversion"
 PERM_VIEW_VERSION = "sops.view_sopversion"
-
-SCOPE_READ = "sop:read"
-SCOPE_PROPOSE = "sop:propose"
-SCOPE_REPORT = "sop:report"
-SCOPE_BRIDGE = "bridge:sync"
-AGENT_SCOPES = (SCOPE_READ, SCOPE_PROPOSE, SCOPE_REPORT, SCOPE_BRIDGE)
 
 
 def can_view(user: Any) -> bool:
@@ -83,8 +74,9 @@ def can_confirm_review(user: Any, sop: SOP) -> bool:
     return bool(user.is_active and (sop.owner_id == user.pk or user.has_perm(PERM_REVIEW) or user.is_superuser))
 
 
-def can_release(user: Any, version: SOPVersion) -> bool:
-    """Return whether ``user`` may publish, roll back to, or retire ``version`` (release managers)."""
+def can_release(user: Any, version: SOPVersion | None = None) -> bool:
+    """Return whether ``user`` holds the release-manager role (publish, roll back, retire, control
+    rollouts). The release layer (``apps.releases``) decides what a release does."""
     return bool(user.is_active and user.has_perm(PERM_RELEASE))
 
 
@@ -92,23 +84,22 @@ _ROLE_CHECKS = {
     "submit": can_submit,
     "approve": can_review,
     "reject": can_review,
-    "publish": can_release,
-    "rollback": can_release,
-    "retire": can_release,
 }
 
 
 def allowed_actions(user: Any, version: SOPVersion) -> list[str]:
-    """Return the actions ``user`` may take on ``version`` now, in workflow order.
+    """Return the drafting and review actions ``user`` may take on ``version`` now, in workflow
+    order (``edit``, ``submit``, ``approve``, ``reject``).
 
     Combines the role check, the version's state (``workflow.TRANSITIONS``), the no-self-review
-    rule and "one decision per reviewer". ``"edit"`` is included for a draft its author may edit.
-    Used to show only the buttons a person may press; the services check again.
+    rule and "one decision per reviewer". Used to show only the buttons a person may press; the
+    services check again. Release actions are offered by ``apps.releases``.
     """
     actions = []
     if version.status in EDITABLE_STATES and can_edit_draft(user, version):
         actions.append("edit")
-    for action, transition in TRANSITIONS.items():
+    for action in REVIEW_ACTIONS:
+        transition = TRANSITIONS[action]
         if version.status not in transition.sources or not _ROLE_CHECKS[action](user, version):
             continue
         if action in ("approve", "reject"):
@@ -118,45 +109,3 @@ def allowed_actions(user: Any, version: SOPVersion) -> list[str]:
                 continue
         actions.append(action)
     return actions
-
-
-ROLLOUT_CONTROL_STATES = {
-    "advance": ("running",),
-    "pause": ("running",),
-    "resume": ("paused",),
-    "abort": ("running", "paused"),
-    "complete": ("running", "paused"),
-}
-"""Which rollout states each control applies to (the services guard on the same table)."""
-
-
-def can_control_rollout(user: Any, rollout: Any) -> bool:
-    """Return whether ``user`` may advance, pause, resume, abort or complete a rollout (release managers)."""
-    return can_release(user, rollout.candidate_version)
-
-
-def allowed_rollout_controls(user: Any, rollout: Any) -> list[str]:
-    """Return the controls ``user`` may press on ``rollout`` now."""
-    if not can_control_rollout(user, rollout):
-        return []
-    return [name for name, states in ROLLOUT_CONTROL_STATES.items() if rollout.state in states]
-
-
-def agent_has_scope(token: AgentToken, scope: str) -> bool:
-    """Return whether the agent ``token`` is active and carries ``scope`` (e.g. ``sop:propose``)."""
-    return bool(token.is_active and scope in token.scopes)
-
-
-PERM_DEPLOY = "publishing.deploy_publicationtarget"
-PERM_CONFIGURE_TARGET = "publishing.change_publicationtarget"
-
-
-def can_deploy(user: Any) -> bool:
-    """Return whether ``user`` may deploy AgentCore runtimes, move their endpoints and publish a
-    bundle to a target again (release managers, admins)."""
-    return bool(user.is_active and user.has_perm(PERM_DEPLOY))
-
-
-def can_configure_target(user: Any) -> bool:
-    """Return whether ``user`` may add or change publication targets (admins)."""
-    return bool(user.is_active and user.has_perm(PERM_CONFIGURE_TARGET))

@@ -1,41 +1,74 @@
-"""The version lifecycle: which action moves a version from which states to which state.
+"""The version lifecycle: every status change a version can make, and the audit action it writes.
 
-    draft ──submit──► in_review ──approve (enough approvals)──► approved ──publish──► live
-                          └──reject──► rejected                               live ──retire──► retired
-    approved ──publish (an SOP that has a live version)──► canary: a rollout (apps.rollouts)
-    canary ──rollout completes──► live        canary ──rollout aborted / rolled back──► approved
-    live ──(another version made live)──► superseded
-    superseded | retired ──rollback──► live
+    draft ──submit──► in_review ──approve (enough approvals)──► approved
+                          └──reject──► rejected
+    approved ──go live──► live                       (first version, or a release without rollout)
+    approved ──start canary──► canary ──complete rollout──► live
+                               canary ──withdraw canary──► approved   (rollout aborted or rolled back)
+    live ──supersede──► superseded        (another version went live)
+    live ──retire──► retired
+    superseded | retired ──roll back──► live
 
-This table is the one place the allowed source states are written down; services guard on it
-and the UI shows buttons from it.
+This table is the one place the allowed source states are written down. The one writer of a
+version's status (``services.status.version_transition``) checks every change against it and
+writes the transition's own audit action; the release layer (``apps.releases``) decides *which*
+release transition happens, this module only what each one may start from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apps.audit.models import AuditAction
+
 from .models import VersionStatus as S
 
 
 @dataclass(frozen=True)
 class Transition:
-    """An action on a version: the states it may start from and the state it leads to."""
+    """A status change of a version: the states it may start from, the state it leads to and
+    the audit action that records it."""
 
     action: str
     sources: frozenset[str]
     target: str
+    audit_action: AuditAction
     needs_reason: bool = False
 
 
-SUBMIT = Transition("submit", frozenset({S.DRAFT}), S.IN_REVIEW)
-APPROVE = Transition("approve", frozenset({S.IN_REVIEW}), S.APPROVED)
-REJECT = Transition("reject", frozenset({S.IN_REVIEW}), S.REJECTED, needs_reason=True)
-PUBLISH = Transition("publish", frozenset({S.APPROVED}), S.LIVE)
-ROLLBACK = Transition("rollback", frozenset({S.SUPERSEDED, S.RETIRED}), S.LIVE, needs_reason=True)
-RETIRE = Transition("retire", frozenset({S.LIVE}), S.RETIRED, needs_reason=True)
+SUBMIT = Transition("submit", frozenset({S.DRAFT}), S.IN_REVIEW, AuditAction.VERSION_SUBMIT)
+APPROVE = Transition("approve", frozenset({S.IN_REVIEW}), S.APPROVED, AuditAction.VERSION_APPROVE)
+REJECT = Transition("reject", frozenset({S.IN_REVIEW}), S.REJECTED, AuditAction.VERSION_REJECT, needs_reason=True)
+GO_LIVE = Transition("go_live", frozenset({S.APPROVED}), S.LIVE, AuditAction.VERSION_GO_LIVE)
+START_CANARY = Transition("start_canary", frozenset({S.APPROVED}), S.CANARY, AuditAction.VERSION_CANARY_START)
+COMPLETE_ROLLOUT = Transition("complete_rollout", frozenset({S.CANARY}), S.LIVE, AuditAction.VERSION_ROLLOUT_COMPLETE)
+WITHDRAW_CANARY = Transition(
+    "withdraw_canary", frozenset({S.CANARY}), S.APPROVED, AuditAction.VERSION_CANARY_WITHDRAW, needs_reason=True
+)
+SUPERSEDE = Transition("supersede", frozenset({S.LIVE}), S.SUPERSEDED, AuditAction.VERSION_SUPERSEDE)
+ROLLBACK = Transition(
+    "rollback", frozenset({S.SUPERSEDED, S.RETIRED}), S.LIVE, AuditAction.VERSION_ROLLBACK, needs_reason=True
+)
+RETIRE = Transition("retire", frozenset({S.LIVE}), S.RETIRED, AuditAction.VERSION_RETIRE, needs_reason=True)
 
-TRANSITIONS: dict[str, Transition] = {t.action: t for t in (SUBMIT, APPROVE, REJECT, PUBLISH, ROLLBACK, RETIRE)}
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        SUBMIT,
+        APPROVE,
+        REJECT,
+        GO_LIVE,
+        START_CANARY,
+        COMPLETE_ROLLOUT,
+        WITHDRAW_CANARY,
+        SUPERSEDE,
+        ROLLBACK,
+        RETIRE,
+    )
+}
+
+REVIEW_ACTIONS = ("submit", "approve", "reject")
+"""Transitions people press on the version page of ``sops``; release actions live in ``apps.releases``."""
 
 EDITABLE_STATES = frozenset({S.DRAFT})
 """Only drafts may change; a submitted version is immutable (an edit is a new version)."""

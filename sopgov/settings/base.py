@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.rollouts",
     "apps.signatures",
+    "apps.releases",
     "apps.demo",
 ]
 
@@ -126,6 +127,9 @@ SOPGOV = {
     "PUBLIC_URL": env("SOPGOV_PUBLIC_URL", default="http://127.0.0.1:8000"),
 }
 
+# The admin site's dashboard: a function of the user returning the template's lists.
+SOPGOV_DASHBOARD = "apps.releases.dashboard.dashboard_context"
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -187,7 +191,7 @@ SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=1
 # Retention: tool-call log rows older than this are deleted daily. Audit events are never deleted.
 SOPGOV_TOOL_CALL_RETENTION_DAYS = env.int("SOPGOV_TOOL_CALL_RETENTION_DAYS", default=400)
 CELERY_BEAT_SCHEDULE: dict = {
-    "rollouts-tick": {"task": "apps.rollouts.tasks.rollouts_tick", "schedule": SOPGOV_ROLLOUT_TICK_SECONDS},
+    "rollouts-tick": {"task": "apps.releases.tasks.rollouts_tick", "schedule": SOPGOV_ROLLOUT_TICK_SECONDS},
     "publishing-resume-stale": {"task": "apps.publishing.tasks.resume_stale", "schedule": 60.0},
     "audit-seal": {"task": "apps.audit.tasks.audit_seal_pending", "schedule": 60.0},
     "reviews-remind": {"task": "apps.sops.tasks.reviews_remind", "schedule": crontab(hour=7, minute=0)},

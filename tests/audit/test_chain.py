@@ -15,6 +15,7 @@ from apps.audit.chain import GENESIS_HASH, HASHED_FIELDS, event_hash
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.audit.services import audit_seal
 from apps.audit.verification import audit_chain_walk
+from apps.releases import services as releases
 from apps.sops import services
 from apps.sops.models import SOP
 from tests.factories import CategoryFactory
@@ -143,7 +144,7 @@ def test_seal__concurrent_publishes_and_edits__no_deadlock_chain_intact(people: 
 
     def publish(version: Any) -> None:
         try:
-            services.sop_version_publish(
+            releases.release_publish(
                 actor=people["release"],
                 signature=sign(people["release"], "publish"),
                 version=version,

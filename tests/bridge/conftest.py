@@ -10,7 +10,7 @@ import pytest
 
 from apps.agents.services import agent_token_issue
 from apps.demo.banking77 import LIBRARY_DIR
-from apps.sops.importing import library_import
+from apps.releases.importing import library_import
 from tests.factories import CategoryFactory
 
 

@@ -20,7 +20,7 @@ from apps.publishing.deployments import deployment_start
 from apps.publishing.models import Publication, PublicationTarget, TargetKind
 from apps.publishing.selectors import current_bundle_sha256
 from apps.publishing.services import target_republish, target_save
-from apps.sops import services
+from apps.releases import services as releases
 from apps.sops.models import SOPVersion
 from tests.aws_fakes import REGION, FakeAgentCore, aws_env, moto_aws, wait_for
 from tests.bridge.harness import ROOT, post_tool, reply_of, running_bridge
@@ -88,7 +88,7 @@ def test_bridge_on_agentcore__follows_the_ssm_pointer__reloads_within_its_poll_i
         candidate = advance(
             draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
         )
-        services.sop_version_publish(
+        releases.release_publish(
             actor=people["release"],
             signature=sign(people["release"], "publish"),
             version=candidate,

@@ -11,7 +11,7 @@ import pytest
 
 from apps.agents.models import AgentToken, ToolCall
 from apps.agents.services import agent_token_revoke
-from apps.sops import services
+from apps.releases import services as releases
 from apps.sops.models import SOPVersion
 from mcp_bridge import client as regression
 from tests.bridge.harness import mcp_session, post_tool, reply_of, running_bridge, wait_until
@@ -42,7 +42,7 @@ def test_publish_immediately__served_within_one_second(
         candidate = advance(
             draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
         )
-        services.sop_version_publish(
+        releases.release_publish(
             actor=people["release"],
             signature=sign(people["release"], "publish"),
             version=candidate,

@@ -14,8 +14,8 @@ import pytest
 from apps.agents.models import ToolCall
 from apps.agents.services import agent_token_issue
 from apps.audit.models import AuditEvent
+from apps.releases import services as releases
 from apps.rollouts.models import Outcome, Rollout
-from apps.sops import services
 from apps.sops.models import SOP, Category
 from mcp_bridge.bucketing import gets_canary
 from tests.bridge.harness import post_tool, reply_of, running_bridge, wait_until
@@ -44,12 +44,12 @@ def served(
 def canary(library: dict[str, str], people: dict[str, Any]) -> dict[str, Any]:
     """Version 2 of product/warranty_information in a rollout at 10 %."""
     product = Category.objects.get(slug="product")
-    make_plan("fast", [(10, 600), (50, 600), (100, 0)], [COMPLAINTS_AT_MOST_20_PERCENT], product)
+    make_plan("fast", [(10, 600, 10), (50, 600, 10), (100, 0, 0)], [COMPLAINTS_AT_MOST_20_PERCENT], product)
     sop = SOP.objects.get(category=product, key="warranty_information")
     candidate = advance(
         draft(sop, people["author"], content="## Warranty, new wording\n1. Check the date."), people, "approved"
     )
-    services.sop_version_publish(
+    releases.release_publish(
         actor=people["release"], signature=sign(people["release"], "publish"), version=candidate, reason="canary e2e"
     )
     library["reporter"] = agent_token_issue(actor=None, name="reporter", scopes=["sop:read", "sop:report"])[1]
@@ -88,7 +88,7 @@ def test_canary__complaints_reported_over_mcp__rolled_back_within_a_second(
     live_server: Any, canary: dict[str, Any], cache_dir: Path
 ) -> None:
     tokens, sop = canary["tokens"], canary["sop"]
-    canary_keys = [k for k in (f"c-{i}" for i in range(400)) if gets_canary(sop.salt, k, 10)[0]][:12]
+    canary_keys = [k for k in (f"c-{i}" for i in range(1000)) if gets_canary(sop.salt, k, 10)[0]][:30]
     with running_bridge(live_server.url, tokens["bridge"], cache_dir) as bridge, httpx.Client(timeout=10) as client:
         assert served(client, bridge.url, tokens["reader"], canary_keys[0])["structuredContent"]["version"] == 2
         # agents report complaints for the canary's conversations (version left to the bridge)
@@ -111,10 +111,10 @@ def test_canary__complaints_reported_over_mcp__rolled_back_within_a_second(
             message="the bridge to serve stable",
         )
         assert (datetime.now(UTC) - decided).total_seconds() < 1.0
-    assert Outcome.objects.filter(version=canary["candidate"], outcome="complaint", reporter="reporter").count() == 12
+    assert Outcome.objects.filter(version=canary["candidate"], outcome="complaint", reporter="reporter").count() == 30
     event = AuditEvent.objects.get(action="rollout.rollback")
     assert event.actor_label == "system"
-    assert "complaint rate = 1.000 (needs <= 0.2): fail" in event.reason
+    assert event.reason.startswith("Harm is clear: complaint rate ≤ 20 %: 100.0 % (")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 from apps.publishing.models import BridgeHeartbeat
 from apps.publishing.selectors import bridge_statuses, current_bundle_sha256
-from apps.sops import services
+from apps.releases import services as releases
 from apps.sops.models import SOPVersion
 from mcp_bridge.manifest import expected_tools_sha256
 from tests.bridge.harness import running_bridge, wait_until
@@ -35,7 +35,7 @@ def test_bridge_heartbeat__reports_bundle_and_tools__no_drift_then_follows_a_pub
 
         live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
         candidate = advance(draft(live.sop, people["author"], content="## Warranty v2\n1. New."), people, "approved")
-        services.sop_version_publish(
+        releases.release_publish(
             actor=people["release"],
             signature=sign(people["release"], "publish"),
             version=candidate,

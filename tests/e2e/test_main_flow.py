@@ -74,6 +74,7 @@ def test_main_flow__draft_review_publish_serve_audit(
         # the bridge serves it within a second
         release = new_page("release")
         release.click(f"#ready-to-publish >> text={sop.slug} v2")
+        expect(release.locator("#plan-preview")).to_contain_text("Standard canary")
         release.fill("#text-publish", "Ready for all conversations")
         release.fill("#password-publish", "pw")
         release.click("form[data-action=publish] button")
@@ -81,6 +82,8 @@ def test_main_flow__draft_review_publish_serve_audit(
         release.click("#rollout-banner a")
         expect(release.locator("#rollout-percentage")).to_have_text("5 %")
         release.fill("#reason-complete", "Reviewed twice; no need to wait")
+        expect(release.locator("form[data-control=complete] .sopgov-sign")).to_contain_text("Signing as release")
+        release.fill("#password-complete", "pw")
         release.click("form[data-control=complete] button")
         expect(release.locator("#rollout-state")).to_have_text("Completed")
         published = time.monotonic()
@@ -111,9 +114,9 @@ def test_main_flow__draft_review_publish_serve_audit(
     for label in (
         "Submitted for review",
         "Approved",
-        "Published",
+        "Canary started",
         "Rollout started",
-        "Rollout completed",
+        "Rollout completed: went live",
         "Superseded",
         "Bundle published",
     ):

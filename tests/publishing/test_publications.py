@@ -54,6 +54,15 @@ def test_publish__agentcore_target__bundle_in_s3_and_pointer_moved(
     assert remote.started_at and remote.finished_at and remote.attempts == 1 and remote.error == ""
     event = AuditEvent.objects.get(action="bundle.publish")
     assert event.data["targets"] == {"local": local.pk, target.name: remote.pk}
+    # the target's outcome is audited too: what the pointer now serves, by the system's worker
+    finished = AuditEvent.objects.get(action="publication.finish", target_id=str(remote.pk))
+    assert (finished.actor_label, finished.before, finished.after) == (
+        "system",
+        {"status": "in_progress"},
+        {"status": "succeeded"},
+    )
+    assert finished.data["ssm_parameter_version"] == 1 and finished.data["s3_version_id"] == remote.s3_version_id
+    assert (finished.data["target"], finished.data["bundle_sha256"]) == (target.name, bundle.sha256)
 
 
 def test_publish__every_bundle_change__one_publication_per_target_pointer_follows(
@@ -129,6 +138,8 @@ def test_publication__target_lacks_settings__failed_with_the_names(
     remote = Publication.objects.get(target=target)
     assert remote.status == PublicationStatus.FAILED
     assert remote.error == "The target lacks settings: s3_bucket."
+    finished = AuditEvent.objects.get(action="publication.finish", target_id=str(remote.pk))
+    assert (finished.after, finished.reason) == ({"status": "failed"}, "The target lacks settings: s3_bucket.")
 
 
 def test_publication__disabled_target__not_published(

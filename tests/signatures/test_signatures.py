@@ -155,7 +155,7 @@ def test_api__wrong_password_403_then_locked_429_missing_400(sop: SOP, people: d
 
 
 def test_import__signatures_recorded_as_attested_imports(people: dict[str, Any]) -> None:
-    from apps.sops.importing import library_import
+    from apps.releases.importing import library_import
 
     library_import(
         rows=[

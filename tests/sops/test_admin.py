@@ -72,20 +72,25 @@ def test_version_page__self_review__no_buttons(sop: SOP, people: dict[str, Any])
         ("reviewer", "retire", "live", False),
     ],
 )
+# (publish and retire are the release layer's, at /admin/release/versions/…)
 def test_admin_action__post__allowed_or_refused(
     role: str, action: str, state: str, allowed: bool, sop: SOP, people: dict[str, Any]
 ) -> None:
     version = advance(draft(sop, people["author"]), people, state)
     client = login(people[role])
-    response = client.post(
-        f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": "because", "password": "pw"}, follow=True
+    url = (
+        f"/admin/release/versions/{version.pk}/{action}/"
+        if action in ("publish", "retire")
+        else f"/admin/sops/sopversion/{version.pk}/do/{action}/"
     )
+    response = client.post(url, {"text": "because", "password": "pw"}, follow=True)
     assert response.status_code == 200
     version.refresh_from_db()
     messages = [str(m) for m in response.context["messages"]]
     if allowed:
         assert version.status != state
-        assert AuditEvent.objects.filter(action=f"version.{action}", actor=people[role]).exists()
+        audit_action = {"publish": "version.go_live"}.get(action, f"version.{action}")
+        assert AuditEvent.objects.filter(action=audit_action, actor=people[role]).exists()
     else:
         assert version.status == state
         assert any("Only" in m for m in messages), messages

@@ -110,7 +110,7 @@ def test_full_lifecycle__through_the_api(api: dict[str, APIClient], people: dict
         "version.create",
         "version.submit",
         "version.approve",
-        "version.publish",
+        "version.go_live",
         "bundle.publish",
     ):
         assert expected in actions

@@ -16,6 +16,7 @@ from apps.agents.models import ToolCall
 from apps.agents.services import tool_calls_prune
 from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, InvalidTransition, PermissionDenied
+from apps.releases import services as releases
 from apps.signatures.models import Signature
 from apps.sops import services
 from apps.sops.models import SOP
@@ -29,7 +30,7 @@ def test_go_live__review_due_one_period_later__retire_clears_it(sop: SOP, people
     today = timezone.localdate()
     due = sop.review_due_on
     assert due is not None and (due.year - today.year) * 12 + due.month - today.month == 12  # the category's 12 months
-    services.sop_version_retire(
+    releases.release_retire(
         actor=people["release"], version=live, reason="obsolete", signature=sign(people["release"], "retire")
     )
     sop.refresh_from_db()

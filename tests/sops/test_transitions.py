@@ -1,4 +1,5 @@
-"""Every lifecycle action for every role, through the services, with its audit event."""
+"""Every lifecycle action for every role — through the services, the API and the admin — with
+its audit event. Review actions are ``sops``'; release actions are the release layer's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidTransition, PermissionDenied
+from apps.releases import services as releases
 from apps.sops import services
 from apps.sops.models import SOP, SOPVersion
 from tests.conftest import advance, draft, sign
@@ -35,7 +37,7 @@ AUDIT_ACTION = {
     "submit": "version.submit",
     "approve": "version.approve",
     "reject": "version.reject",
-    "publish": "version.publish",
+    "publish": "version.go_live",
     "rollback": "version.rollback",
     "retire": "version.retire",
 }
@@ -66,8 +68,17 @@ def _run(action: str, actor: Any, version: SOPVersion) -> SOPVersion:
         "rollback": {"reason": "v2 confused agents"},
         "retire": {"reason": "obsolete"},
     }.get(action, {})
-    signed = {"signature": sign(actor, action)} if action in services.SIGNED_ACTIONS else {}
-    return services.TRANSITION_SERVICES[action](actor=actor, version=version, **text, **signed)
+    signed = {"signature": sign(actor, action)} if action in SIGNED else {}
+    service = SERVICES.get(action) or releases.RELEASE_SERVICES[action]
+    return service(actor=actor, version=version, **text, **signed)
+
+
+SIGNED = ("approve", "reject", "publish", "rollback", "retire")
+SERVICES = {
+    "submit": services.sop_version_submit,
+    "approve": services.sop_version_approve,
+    "reject": services.sop_version_reject,
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -87,7 +98,7 @@ def test_transition__by_role__allowed_or_forbidden(action: str, role: str, sop: 
         assert event.before["status"] == status_before
         assert event.after["status"] == TARGET[action]
         assert event.sop_slug == "billing/refund_policy"
-        if action in services.SIGNED_ACTIONS:  # the decision's event carries its e-signature
+        if action in SIGNED:  # the decision's event carries its e-signature
             assert event.data["signature"]["content_sha256"] == version.content_sha256
             assert event.data["signature"]["signer"] == people[role].get_username()
     else:
@@ -178,9 +189,12 @@ def test_transition__by_role__through_the_admin(action: str, role: str, sop: SOP
     page = client.get(f"/admin/sops/sopversion/{version.pk}/change/").content.decode()
     offered = f'data-action="{action}"' in page
     text = next((v for k, v in _text_for(action).items() if k != "password"), "")
-    response = client.post(
-        f"/admin/sops/sopversion/{version.pk}/do/{action}/", {"text": text, "password": "pw"}, follow=True
+    url = (
+        f"/admin/sops/sopversion/{version.pk}/do/{action}/"
+        if action in SERVICES
+        else f"/admin/release/versions/{version.pk}/{action}/"
     )
+    response = client.post(url, {"text": text, "password": "pw"}, follow=True)
     version.refresh_from_db()
     if role == "nobody":  # no role at all: the governance pages are closed to them
         assert response.status_code == 403

@@ -9,9 +9,8 @@ from rest_framework import permissions as drf_permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from apps.sops.permissions import agent_has_scope
-
 from ..models import AgentToken
+from ..permissions import agent_has_scope
 from ..services import agent_token_authenticate
 
 

@@ -7,7 +7,7 @@ import json
 
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,11 +15,10 @@ from rest_framework.views import APIView
 
 from apps.core.api import require_permission
 from apps.sops.api.serializers import VersionSerializer
-from apps.sops.permissions import SCOPE_BRIDGE, SCOPE_PROPOSE
 
 from .. import selectors, services
 from ..models import AgentToken, ToolCall
-from ..telemetry import telemetry_record
+from ..permissions import SCOPE_BRIDGE, SCOPE_PROPOSE
 from .authentication import AgentTokenAuthentication, require_scope
 
 
@@ -40,46 +39,6 @@ class CredentialsView(APIView):
         if _etag_matches(request, etag):
             return HttpResponse(status=304, headers={"ETag": f'"{etag}"'})
         return HttpResponse(raw, content_type="application/json", headers={"ETag": f'"{etag}"'})
-
-
-class TelemetrySerializer(serializers.Serializer):
-    bridge_id = serializers.CharField(max_length=100)
-    calls = serializers.ListField(child=serializers.JSONField(), allow_empty=True, required=False, default=list)
-    outcomes = serializers.ListField(child=serializers.JSONField(), allow_empty=True, required=False, default=list)
-
-
-class TelemetryView(APIView):
-    """Bridges post the tool calls they served and the outcomes agents reported, in batches.
-    Re-sent records are stored once; malformed records are rejected one by one."""
-
-    authentication_classes = [AgentTokenAuthentication]
-    permission_classes = [require_scope(SCOPE_BRIDGE)]
-
-    @extend_schema(
-        request=TelemetrySerializer,
-        responses={
-            200: inline_serializer(
-                "TelemetryStored",
-                {
-                    "stored": serializers.IntegerField(),
-                    "calls": serializers.IntegerField(),
-                    "outcomes": serializers.IntegerField(),
-                    "rejected": serializers.ListField(child=serializers.DictField()),
-                },
-            )
-        },
-    )
-    def post(self, request: Request) -> Response:
-        body = TelemetrySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        result = telemetry_record(
-            bridge_id=body.validated_data["bridge_id"],
-            calls=body.validated_data["calls"],
-            outcomes=body.validated_data["outcomes"],
-        )
-        return Response(
-            {"stored": result.stored, "calls": result.calls, "outcomes": result.outcomes, "rejected": result.rejected}
-        )
 
 
 class ProposalSerializer(serializers.Serializer):

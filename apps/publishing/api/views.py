@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.agents.api.authentication import AgentTokenAuthentication, require_scope
+from apps.agents.permissions import SCOPE_BRIDGE
 from apps.core.api import require_permission
-from apps.sops.permissions import SCOPE_BRIDGE
 
 from ..deployments import deployment_start
 from ..models import (

@@ -1,42 +1,22 @@
-"""Every write to rollouts and outcomes: start, advance, pause, resume, abort, complete, the
-automatic decisions, and recording outcome signals.
-
-Each control locks the SOP row, then the rollout; checks the role (``apps.sops.permissions``) and
-the state; changes the versions and the rollout; writes the audit event in the same transaction
-— by the person, or by the system (``actor=None``) for automatic decisions, with the numbers
-that caused them — and publishes a bundle whenever what agents are served changes.
+"""Writes that belong to rollouts themselves: plans and their audited edits, and recording
+outcome signals. Changing a rollout — start, the controls, the system's gate decisions — is a
+release decision and lives in ``apps.releases``.
 """
 
 from __future__ import annotations
 
-from .controls import (
-    ROLLOUT_CONTROLS,
-    rollout_abort,
-    rollout_advance,
-    rollout_complete,
-    rollout_pause,
-    rollout_resume,
-    rollout_start,
-)
-from .evaluation import active_rollout_ids, rollout_evaluate
-from .outcomes import MAX_OUTCOMES_PER_BATCH, outcome_report, outcomes_record, served_version
-from .plans import plan_snapshot, rollout_plan_record_change, rollout_plan_save
+from .outcomes import MAX_OUTCOMES_PER_BATCH, OutcomesRecorded, outcome_report, outcomes_record, served_version
+from .plans import PLAN_FIELDS, plan_snapshot, plan_state, rollout_plan_record_change, rollout_plan_save
 
 __all__ = [
     "MAX_OUTCOMES_PER_BATCH",
-    "ROLLOUT_CONTROLS",
-    "active_rollout_ids",
+    "PLAN_FIELDS",
+    "OutcomesRecorded",
     "outcome_report",
     "outcomes_record",
     "plan_snapshot",
-    "rollout_abort",
-    "rollout_advance",
-    "rollout_complete",
-    "rollout_evaluate",
-    "rollout_pause",
+    "plan_state",
     "rollout_plan_record_change",
     "rollout_plan_save",
-    "rollout_resume",
-    "rollout_start",
     "served_version",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import InvalidInput, NotFound
-from apps.core.tasks import enqueue_on_commit
 from apps.sops.models import SOP, SOPVersion, VersionStatus
 from mcp_bridge.bucketing import gets_canary
 
@@ -29,16 +29,24 @@ def _parse_time(value: Any, default: datetime) -> datetime:
     return parsed
 
 
-def outcomes_record(
-    *, records: list[Any], source: OutcomeSource, reporter: str = ""
-) -> tuple[int, list[dict[str, Any]]]:
+@dataclass
+class OutcomesRecorded:
+    """What ``outcomes_record`` stored: how many outcomes were new, the rejected records
+    (``{"index", "error"}``) and the active rollouts whose candidate received new outcomes (for
+    the release layer to re-evaluate)."""
+
+    stored: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rollout_ids: list[int] = field(default_factory=list)
+
+
+def outcomes_record(*, records: list[Any], source: OutcomeSource, reporter: str = "") -> OutcomesRecorded:
     """Store outcome records ``{outcome_id, recorded_at?, version_id, routing_key, outcome,
-    reporter?}``; return how many were new and the rejected ones (``{"index", "error"}``).
+    reporter?}``; return what was stored and rejected, and which rollouts it concerns.
 
     Records are judged one by one: a malformed one (unknown outcome kind or version, bad id or
     time) is rejected with its reason, the others are stored. Re-sent records (same
-    ``outcome_id``) count once. Rollouts whose candidate received outcomes are re-evaluated
-    after commit, so a breached gate rolls back without waiting for the next beat tick.
+    ``outcome_id``) count once.
 
     Raises:
         InvalidInput: not a list, or more than 5,000 records.
@@ -87,11 +95,7 @@ def outcomes_record(
                 state__in=ACTIVE_STATES, candidate_version_id__in={r.version_id for r in new}
             ).values_list("pk", flat=True)
         )
-        if affected:
-            from ..tasks import rollouts_evaluate
-
-            enqueue_on_commit(rollouts_evaluate, affected)
-    return len(new), rejected
+    return OutcomesRecorded(stored=len(new), rejected=rejected, rollout_ids=affected)
 
 
 def served_version(*, sop: SOP, routing_key: str) -> tuple[SOPVersion, int | None]:
@@ -149,7 +153,8 @@ def outcome_report(
         "outcome": outcome,
         "reporter": reporter,
     }
-    _, rejected = outcomes_record(records=[record], source=source, reporter=reporter)
-    if rejected:
-        raise InvalidInput(rejected[0]["error"], field_errors={"outcome": [rejected[0]["error"]]})
+    recorded = outcomes_record(records=[record], source=source, reporter=reporter)
+    if recorded.rejected:
+        error = recorded.rejected[0]["error"]
+        raise InvalidInput(error, field_errors={"outcome": [error]})
     return Outcome.objects.get(outcome_id=outcome_id)

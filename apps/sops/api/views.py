@@ -16,17 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput, NotFound
-from apps.signatures.services import signature_verify
 
-from .. import permissions, selectors, services
+from .. import actions, permissions, selectors, services
 from ..diffs import unified_diff
 from ..models import SOP, Category, SOPVersion, VersionStatus
 from .serializers import (
     CategorySerializer,
     DiffSerializer,
     SignedCommentSerializer,
-    SignedPublishSerializer,
-    SignedReasonSerializer,
     SOPCreateSerializer,
     SOPSerializer,
     VersionEditSerializer,
@@ -162,20 +159,20 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         version = services.sop_version_edit(actor=request.user, version=version, expected_revision=expected, **fields)
         return Response(version_data(version, {"request": request}))
 
-    def _transition(self, request: Request, name: str, body_class: type, fields: tuple[str, ...]) -> Response:
-        """Validate the body, verify the e-signature it carries (signed actions), run the service."""
+    def _review(self, request: Request, name: str) -> Response:
+        """Check the role (403 before anything else), validate the body, then sign and decide
+        through the same entry point as the admin pages (``sops.actions``)."""
         version = self.get_object()
-        body = body_class(data=request.data)
+        actions.check_review(request.user, version)
+        body = SignedCommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        kwargs = {field: body.validated_data[field] for field in fields}
-        if name in services.SIGNED_ACTIONS:
-            kwargs["signature"] = signature_verify(
-                signer=request.user,
-                password=body.validated_data["password"],
-                action=name,
-                meaning=body.validated_data.get("meaning"),
-            )
-        version = services.TRANSITION_SERVICES[name](actor=request.user, version=version, **kwargs)
+        version = actions.SIGNED_REVIEW_ACTIONS[name](
+            actor=request.user,
+            version=version,
+            comment=body.validated_data["comment"],
+            password=body.validated_data["password"],
+            meaning=body.validated_data.get("meaning"),
+        )
         return Response(version_data(version, {"request": request}))
 
     @extend_schema(request=None, responses={200: VersionSerializer}, summary="Submit a draft for review")
@@ -188,30 +185,12 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @_transition_schema(SignedCommentSerializer, "Approve a version in review (e-signed)")
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "approve", SignedCommentSerializer, ("comment",))
+        return self._review(request, "approve")
 
     @_transition_schema(SignedCommentSerializer, "Reject a version in review (e-signed; comment required)")
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "reject", SignedCommentSerializer, ("comment",))
-
-    @_transition_schema(
-        SignedPublishSerializer,
-        "Publish an approved version (e-signed): starts a staged rollout when a version is live",
-    )
-    @action(detail=True, methods=["post"])
-    def publish(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "publish", SignedPublishSerializer, ("reason", "immediate"))
-
-    @_transition_schema(SignedReasonSerializer, "Roll back to a previously live version (e-signed; reason required)")
-    @action(detail=True, methods=["post"])
-    def rollback(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "rollback", SignedReasonSerializer, ("reason",))
-
-    @_transition_schema(SignedReasonSerializer, "Retire the live version (e-signed; reason required)")
-    @action(detail=True, methods=["post"])
-    def retire(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, "retire", SignedReasonSerializer, ("reason",))
+        return self._review(request, "reject")
 
     @extend_schema(
         parameters=[OpenApiParameter("against", int, description="Version id; default: the SOP's live version")],

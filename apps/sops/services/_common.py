@@ -1,22 +1,12 @@
-"""Helpers shared by the SOP services: locking, state guards, audit snapshots, signing."""
+"""Helpers shared by the SOP services: locking, history user, audit snapshots, signing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
-from apps.core.errors import (
-    InvalidTransition,
-)
 from apps.signatures.services import SignatureIntent, signature_audit_data, signature_record
 
-from ..models import (
-    SOP,
-    SOPVersion,
-    VersionStatus,
-)
-from ..workflow import Transition
+from ..models import SOP, SOPVersion
 
 
 def _with_history_user(instance: Any, actor: Any | None) -> Any:
@@ -24,33 +14,16 @@ def _with_history_user(instance: Any, actor: Any | None) -> Any:
     return instance
 
 
-def _lock_version(version: SOPVersion) -> tuple[SOP, SOPVersion]:
-    """Lock the version's SOP, then the version; return both freshly read."""
+def version_lock(version: SOPVersion) -> tuple[SOP, SOPVersion]:
+    """Lock the version's SOP row, then the version's; return both freshly read.
+
+    Every service that changes a version takes the SOP's lock first, so changes to one SOP
+    (and its rollouts) are serialised. Call it inside the change's transaction.
+    """
     sop = SOP.objects.select_for_update(of=("self",)).select_related("category", "owner").get(pk=version.sop_id)
     locked = SOPVersion.objects.select_for_update().get(pk=version.pk)
     locked.sop = sop
     return sop, locked
-
-
-def _guard_state(version: SOPVersion, transition: Transition) -> None:
-    if version.status not in transition.sources:
-        allowed = " or ".join(sorted(VersionStatus(s).label.lower() for s in transition.sources))
-        raise InvalidTransition(
-            f"Cannot {transition.action} {version}: it is {version.get_status_display().lower()}, "
-            f"and only a version that is {allowed} can be {_past(transition.action)}.",
-            extra={"status": version.status, "action": transition.action},
-        )
-
-
-def _past(action: str) -> str:
-    return {
-        "submit": "submitted",
-        "approve": "approved",
-        "reject": "rejected",
-        "publish": "published",
-        "rollback": "rolled back to",
-        "retire": "retired",
-    }[action]
 
 
 def _sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> dict[str, Any]:
@@ -59,38 +32,11 @@ def _sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> 
     return signature_audit_data(signature)
 
 
+def version_sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> dict[str, Any]:
+    """Record ``intent`` as an e-signature on ``version`` inside the decision's transaction and
+    return its facts for the decision's audit event (``{}`` for the system, ``intent=None``)."""
+    return _sign(intent, version, comment)
+
+
 def _version_state(version: SOPVersion) -> dict[str, Any]:
     return {"status": version.status, "number": version.number, "content_sha256": version.content_sha256}
-
-
-def _move_version(
-    sop: SOP,
-    version: SOPVersion,
-    actor: Any | None,
-    status: str,
-    action: AuditAction,
-    *,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-    **stamps: Any,
-) -> None:
-    """Put ``version`` in ``status`` with the given field values (``decided_at=…``), save it
-    with ``actor`` in its history, and write the audit event with the state before and after.
-
-    For services that hold the SOP's lock and have checked role and state.
-    """
-    before = _version_state(version)
-    version.status = status
-    for field, value in stamps.items():
-        setattr(version, field, value)
-    _with_history_user(version, actor).save()
-    audit_record(
-        actor=actor,
-        action=action,
-        target=version,
-        sop_slug=sop.slug,
-        before=before,
-        after=_version_state(version),
-        reason=reason,
-        data=data,
-    )

@@ -26,7 +26,8 @@ from ..models import (
 )
 from ..validation import clean_reason
 from ..workflow import APPROVE, REJECT, SUBMIT, Transition
-from ._common import _guard_state, _lock_version, _move_version, _sign, _version_state, _with_history_user
+from ._common import _sign, version_lock
+from .status import guard_state, version_transition
 
 # --- transitions -----------------------------------------------------------------------
 
@@ -39,16 +40,14 @@ def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
         PermissionDenied: the actor is neither the author nor the SOP's owner with the author role.
         InvalidTransition: the version is not a draft.
     """
-    sop, version = _lock_version(version)
+    sop, version = version_lock(version)
     if not permissions.can_submit(actor, version):
         raise PermissionDenied("Only the draft's author or the SOP's owner can submit it for review.")
-    _guard_state(version, SUBMIT)
-    _move_version(
-        sop,
-        version,
-        actor,
-        VersionStatus.IN_REVIEW,
-        AuditAction.VERSION_SUBMIT,
+    version_transition(
+        sop=sop,
+        version=version,
+        actor=actor,
+        transition=SUBMIT,
         data={"approvals_required": sop.category.min_approvals},
         submitted_at=timezone.now(),
     )
@@ -61,7 +60,7 @@ def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
 def _guard_review(actor: Any, version: SOPVersion, transition: Transition) -> None:
     if not permissions.can_review(actor, version):
         raise PermissionDenied("Only reviewers can approve or reject versions.")
-    _guard_state(version, transition)
+    guard_state(version, transition)
     if permissions.is_self_review(actor, version):
         raise SelfApprovalForbidden(
             f"You wrote {version}; an author can never approve or reject their own version. Ask another reviewer."
@@ -84,7 +83,7 @@ def sop_version_approve(
         AlreadyReviewed: the actor already decided on it.
         InvalidInput: no e-signature (``signatures.services.signature_verify``).
     """
-    sop, version = _lock_version(version)
+    sop, version = version_lock(version)
     _guard_review(actor, version, APPROVE)
     comment = clean_reason(comment, required=APPROVE.needs_reason, field="comment")
     intent = signature_required(actor, signature, "approve")
@@ -97,21 +96,28 @@ def sop_version_approve(
     )
     approvals = version.reviews.filter(decision=ReviewDecision.APPROVED).count()
     required = sop.category.min_approvals
-    before = _version_state(version)
+    data = {"approvals": approvals, "approvals_required": required, **_sign(intent, version, comment)}
     if approvals >= required:
-        version.status = VersionStatus.APPROVED
-        version.decided_at = timezone.now()
-        _with_history_user(version, actor).save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.VERSION_APPROVE,
-        target=version,
-        sop_slug=sop.slug,
-        before=before,
-        after=_version_state(version),
-        reason=comment,
-        data={"approvals": approvals, "approvals_required": required, **_sign(intent, version, comment)},
-    )
+        version_transition(
+            sop=sop,
+            version=version,
+            actor=actor,
+            transition=APPROVE,
+            reason=comment,
+            data=data,
+            decided_at=timezone.now(),
+        )
+    else:  # a review that does not yet change the status: recorded, status unchanged
+        audit_record(
+            actor=actor,
+            action=AuditAction.VERSION_APPROVE,
+            target=version,
+            sop_slug=sop.slug,
+            before={"status": version.status, "approvals": approvals - 1},
+            after={"status": version.status, "approvals": approvals},
+            reason=comment,
+            data=data,
+        )
     if version.status == VersionStatus.APPROVED:
         from ..tasks import notify_review_decision
 
@@ -129,7 +135,7 @@ def sop_version_reject(
         InvalidInput: no comment, or no e-signature.
         PermissionDenied / InvalidTransition / SelfApprovalForbidden / AlreadyReviewed: as for approve.
     """
-    sop, version = _lock_version(version)
+    sop, version = version_lock(version)
     _guard_review(actor, version, REJECT)
     comment = clean_reason(comment, required=REJECT.needs_reason, field="comment")
     intent = signature_required(actor, signature, "reject")
@@ -140,12 +146,11 @@ def sop_version_reject(
         comment=comment,
         content_sha256=version.content_sha256,
     )
-    _move_version(
-        sop,
-        version,
-        actor,
-        VersionStatus.REJECTED,
-        AuditAction.VERSION_REJECT,
+    version_transition(
+        sop=sop,
+        version=version,
+        actor=actor,
+        transition=REJECT,
         reason=comment,
         data=_sign(intent, version, comment),
         decided_at=timezone.now(),

@@ -24,7 +24,7 @@ from ..models import (
     content_sha256,
 )
 from ..validation import clean_version_fields
-from ._common import _lock_version, _version_state, _with_history_user
+from ._common import _version_state, _with_history_user, version_lock
 
 # --- drafts ----------------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ def sop_version_edit(
         EditConflict: the draft changed since it was loaded.
         InvalidInput: invalid fields.
     """
-    sop, version = _lock_version(version)
+    sop, version = version_lock(version)
     if version.status != VersionStatus.DRAFT:
         raise InvalidTransition(
             f"{version} is {version.get_status_display().lower()} and can no longer change; start a new draft instead."

@@ -25,7 +25,14 @@ from ..models import (
 )
 from ..validation import clean_reason
 from ._common import _sign, _with_history_user
-from .release import review_due_from
+
+
+def review_due_from(sop: SOP, start: date) -> date:
+    """Return the periodic review date of a version of ``sop`` going live on ``start``: the
+    category's review period later (calendar months; the 31st becomes the month's last day)."""
+    from dateutil.relativedelta import relativedelta
+
+    return start + relativedelta(months=sop.category.review_period_months)
 
 
 @transaction.atomic

@@ -17,3 +17,38 @@ def status_label(value: str) -> str:
         return str(VersionStatus(value).label)
     except ValueError:
         return value
+
+
+@register.filter
+def duration(seconds: float | int | None) -> str:
+    """Seconds as people read a duration: ``45 s``, ``12 min``, ``2 h``, ``2 h 30 min``, ``3 d 4 h``;
+    ``—`` for ``None``."""
+    if seconds is None:
+        return "—"
+    s = round(float(seconds))
+    if s < 60:
+        return f"{s} s"
+    minutes = s // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} d" + (f" {hours} h" if hours else "")
+
+
+@register.filter
+def percent(rate: float | None, digits: int = 1) -> str:
+    """A rate in [0, 1] as a percentage (``0.052`` → ``5.2 %``); ``—`` for ``None``."""
+    if rate is None:
+        return "—"
+    return f"{float(rate) * 100:.{int(digits)}f} %"
+
+
+@register.filter
+def times(ratio: float | None, digits: int = 2) -> str:
+    """A ratio as a multiple (``1.3`` → ``1.30×``); ``∞`` for ``None`` (unbounded)."""
+    if ratio is None:
+        return "∞"
+    return f"{float(ratio):.{int(digits)}f}×"
