@@ -57,6 +57,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special
@@ -339,6 +340,18 @@ class SampleRatio:
     def mismatch(self) -> bool:
         """Return whether the split is a sample-ratio mismatch (p < ``SRM_P_VALUE``)."""
         return self.p_value is not None and self.p_value < SRM_P_VALUE
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the test as plain data: ``{candidate, stable, expected_share, observed_share,
+        p_value, mismatch}`` (for audit events and the API)."""
+        return {
+            "candidate": self.candidate,
+            "stable": self.stable,
+            "expected_share": self.expected_share,
+            "observed_share": self.observed_share,
+            "p_value": self.p_value,
+            "mismatch": self.mismatch,
+        }
 
 
 def sample_ratio_test(*, candidate: int, stable: int, expected_share: float) -> SampleRatio:

@@ -4,7 +4,6 @@ pause, wait or advance (``apps.rollouts.gates.decide``)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +17,7 @@ from apps.rollouts.selectors import gate_results, sample_ratio, stage_counts
 
 from ._common import lock_rollout
 from .notices import notify_automatic_decision
-from .rollouts import advance, complete, pause_by_system, withdraw
+from .rollouts import advance, complete, pause, withdraw
 
 OUTCOME = {
     "rollback": "rolled_back",
@@ -30,19 +29,6 @@ OUTCOME = {
     "complete": "completed",
 }
 """Decision kind → what ``rollout_evaluate`` returns."""
-
-
-def _split(ratio: Any) -> dict[str, Any] | None:
-    if ratio is None:
-        return None
-    return {
-        "candidate": ratio.candidate,
-        "stable": ratio.stable,
-        "expected_share": ratio.expected_share,
-        "observed_share": ratio.observed_share,
-        "p_value": ratio.p_value,
-        "mismatch": ratio.mismatch,
-    }
 
 
 @transaction.atomic
@@ -84,13 +70,18 @@ def rollout_evaluate(*, rollout_id: int, now: datetime | None = None) -> str:
         "at": now.isoformat(),
         "stage": rollout.stage_index,
         "gates": results,
-        "split": _split(ratio),
+        "split": ratio.as_dict() if ratio else None,
         "decision": decision.kind,
         "reason": decision.reason,
         **({"waiting_audited_for_stage": rollout.stage_index} if waited else {}),
     }
     rollout.evaluated_at = now
-    numbers = {"gates": results, "split": _split(ratio), "stage": rollout.stage_index, "percentage": rollout.percentage}
+    numbers = {
+        "gates": results,
+        "split": ratio.as_dict() if ratio else None,
+        "stage": rollout.stage_index,
+        "percentage": rollout.percentage,
+    }
     if decision.kind == "rollback":
         withdraw(
             rollout,
@@ -103,7 +94,7 @@ def rollout_evaluate(*, rollout_id: int, now: datetime | None = None) -> str:
         )
         notify_automatic_decision(rollout, "rolled_back", decision.reason)
     elif decision.kind == "pause":
-        pause_by_system(rollout, decision.reason, numbers)
+        pause(rollout, None, AuditAction.ROLLOUT_SRM, decision.reason, numbers)
         notify_automatic_decision(rollout, "paused", decision.reason)
     elif decision.kind == "waiting":
         if not waited:

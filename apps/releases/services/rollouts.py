@@ -281,21 +281,20 @@ def rollout_pause(*, actor: Any, rollout: Rollout, reason: str) -> Rollout:
     """Hold a running rollout at its stage: it stops advancing; harm still rolls it back (safety
     is never paused). Return the rollout."""
     rollout, reason = _begin(actor, rollout, "pause", reason)
-    before = rollout_state(rollout)
-    rollout.state = RolloutState.PAUSED
-    rollout.paused_at = timezone.now()
-    rollout.save()
-    _audit(rollout, actor, AuditAction.ROLLOUT_PAUSE, before, reason)
+    pause(rollout, actor, AuditAction.ROLLOUT_PAUSE, reason)
     return rollout
 
 
-def pause_by_system(rollout: Rollout, reason: str, data: dict[str, Any]) -> None:
-    """Pause a running rollout as the system (a sample-ratio mismatch), audited ``rollout.srm``."""
+def pause(
+    rollout: Rollout, actor: Any | None, action: AuditAction, reason: str, data: dict[str, Any] | None = None
+) -> None:
+    """Hold ``rollout`` at its stage, audited ``action`` (``rollout.pause`` by a person,
+    ``rollout.srm`` by the system on a sample-ratio mismatch). For services holding its lock."""
     before = rollout_state(rollout)
     rollout.state = RolloutState.PAUSED
     rollout.paused_at = timezone.now()
     rollout.save()
-    _audit(rollout, None, AuditAction.ROLLOUT_SRM, before, reason, data)
+    _audit(rollout, actor, action, before, reason, data)
 
 
 @transaction.atomic

@@ -11,14 +11,43 @@ from apps.publishing.models import PublicationCause
 from apps.rollouts.selectors import plan_for_category
 from apps.rollouts.services import plan_snapshot
 from apps.signatures.services import SignatureIntent, signature_required
-from apps.sops.models import SOPVersion, VersionStatus
+from apps.sops.models import SOP, SOPVersion, VersionStatus
 from apps.sops.services import guard_state, version_lock, version_sign, version_transition
 from apps.sops.validation import clean_reason
-from apps.sops.workflow import GO_LIVE, RETIRE, ROLLBACK
+from apps.sops.workflow import GO_LIVE, RETIRE, ROLLBACK, Transition
 
 from ._common import check_release_role, make_live, refuse_during_rollout
 from .bundles import bundle_publish
 from .rollouts import rollout_start
+
+_DOING = {
+    "publish": ("publish", "publish another version"),
+    "rollback": ("roll back", "roll back"),
+    "retire": ("retire", "retire it"),
+}
+
+
+def _begin(
+    actor: Any | None,
+    version: SOPVersion,
+    action: str,
+    transition: Transition,
+    reason: str,
+    signature: SignatureIntent | None,
+) -> tuple[SOP, SOPVersion, str, dict[str, Any]]:
+    """The steps every release action starts with, in order: lock the SOP, check the role and the
+    version's state, refuse during a rollout, clean the reason (required when the lifecycle table
+    says so), check and record the e-signature. Return the SOP, the version, the reason and the
+    signature's facts for the audit event.
+    """
+    doing, during = _DOING[action]
+    sop, version = version_lock(version)
+    check_release_role(actor, doing)
+    guard_state(version, transition, verb=action)
+    refuse_during_rollout(sop, during)
+    reason = clean_reason(reason, required=transition.needs_reason)
+    intent = signature_required(actor, signature, action)
+    return sop, version, reason, version_sign(intent, version, reason)
 
 
 @transaction.atomic
@@ -47,13 +76,7 @@ def release_publish(
         InvalidTransition: the version is not approved, or a rollout of this SOP is running.
         InvalidInput: no e-signature.
     """
-    sop, version = version_lock(version)
-    check_release_role(actor, "publish")
-    guard_state(version, GO_LIVE, verb="publish")
-    refuse_during_rollout(sop, "publish another version")
-    reason = clean_reason(reason, required=False)
-    intent = signature_required(actor, signature, "publish")
-    signed = version_sign(intent, version, reason)
+    sop, version, reason, signed = _begin(actor, version, "publish", GO_LIVE, reason, signature)
     live = SOPVersion.objects.filter(sop=sop, status=VersionStatus.LIVE).first()
     plan = plan_for_category(sop.category)
     stages = plan_snapshot(plan)
@@ -124,12 +147,7 @@ def release_retire(
         PermissionDenied: not a release manager.
         InvalidTransition: the version is not live, or a rollout of this SOP is running.
     """
-    sop, version = version_lock(version)
-    check_release_role(actor, "retire")
-    guard_state(version, RETIRE, verb="retire")
-    refuse_during_rollout(sop, "retire it")
-    reason = clean_reason(reason, required=True)
-    intent = signature_required(actor, signature, "retire")
+    sop, version, reason, signed = _begin(actor, version, "retire", RETIRE, reason, signature)
     sop.review_due_on = None  # nothing live, nothing to review
     sop.save(update_fields=["review_due_on", "updated_at"])
     version_transition(
@@ -138,7 +156,7 @@ def release_retire(
         actor=actor,
         transition=RETIRE,
         reason=reason,
-        data=version_sign(intent, version, reason),
+        data=signed,
         ended_at=timezone.now(),
     )
     bundle_publish(actor=actor, cause=PublicationCause.RETIRE, reason=reason, version=version)

@@ -98,18 +98,7 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         data["gates"] = summary["gates"]
         data["served"] = summary["served"]
         data["outcomes"] = summary["outcomes"]
-        data["split"] = (
-            None
-            if split is None
-            else {
-                "candidate": split.candidate,
-                "stable": split.stable,
-                "expected_share": split.expected_share,
-                "observed_share": split.observed_share,
-                "p_value": split.p_value,
-                "mismatch": split.mismatch,
-            }
-        )
+        data["split"] = split.as_dict() if split else None
         return Response(data)
 
 
