@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from apps.rollouts.models import ACTIVE_STATES
 from apps.rollouts.selectors import active_rollout
 from apps.signatures.models import ACTION_MEANINGS
 from apps.sops.models import SOP, SOPVersion, VersionStatus
@@ -35,8 +36,12 @@ def _rollout_banner(sop: SOP) -> list[Panel]:
 
 
 def version_panels(request: HttpRequest, version: SOPVersion) -> list[Panel]:
-    """The version page's release panels: the SOP's rollout banner and this person's release buttons."""
+    """The version page's release panels: the SOP's rollout banner, this version's past rollouts
+    as the candidate, and this person's release buttons."""
     panels = _rollout_banner(version.sop)
+    past = list(version.rollouts.exclude(state__in=ACTIVE_STATES).order_by("-started_at")[:10])
+    if past:
+        panels.append(Panel("main", "sopgov/releases/_past_rollouts.html", {"rollouts": past}))
     forms: list[dict[str, Any]] = []
     for name in allowed_release_actions(request.user, version):
         label, help_text, text_label, needs_text = ACTION_LABELS[name]

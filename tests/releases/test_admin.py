@@ -143,6 +143,7 @@ def test_version_page__rolled_back_version_does_not_say_live_since(
     assert rollout_evaluate(rollout_id=rollout.pk) == "rolled_back"
     html = login(people["auditor"]).get(f"/admin/sops/sopversion/{candidate.pk}/change/").content.decode()
     assert "Live since" not in html
+    assert 'id="past-rollouts"' in html and "Rolled back" in html
 
 
 def test_dashboard__notice_shown_until_dismissed(
