@@ -19,11 +19,11 @@ versions), it prints:
 * false sample-ratio pauses, and how long rollouts take;
 
 and, with ``--drift``, the false-rollback rate when the base rate doubles over the rollout
-(stratification by stage keeps it at α), and, with ``--tuning``, how the mixture's tuning
-size changes the numbers.
+(stratification by stage keeps it at α); with ``--tuning``, how the mixture's tuning size
+changes the numbers; with ``--baseline``, the same rollouts judged by the rule this replaced.
 
     python bench/rollout_gates.py [--runs 400] [--seed 1] [--per-hour 1% 1000 5% 200 10% 100]
-                                  [--checks-per-hour 60] [--drift] [--tuning 30 100 1000 5000]
+                                  [--checks-per-hour 60] [--drift] [--tuning 30 1000 5000] [--baseline]
 
 Results: one JSON line per scenario, a table, and ``bench/results/rollout_gates.json``.
 """
@@ -78,6 +78,29 @@ class Result:
     stage: int
 
 
+def previous_rule(stage_counts: list[dict[str, dict[str, int]]], min_samples: int = 50) -> str:
+    """The gate rule before the release layer, for comparison: relative gates (complaints,
+    escalations) fail when the Laplace-smoothed rate ratio ``((e_c+1)/(n_c+2)) / ((e_s+1)/(n_s+2))``
+    exceeds 1.5, the error gate when the candidate's raw rate exceeds 5 %, once the candidate has
+    ``min_samples`` outcomes — judged here on the rollout's outcomes so far (it used a one-hour
+    window: as many looks, on less data). Return ``rollback``, ``pass`` or ``wait``."""
+    cand: dict[str, int] = {}
+    stab: dict[str, int] = {}
+    for stage in stage_counts:
+        for kind, n in stage["candidate"].items():
+            cand[kind] = cand.get(kind, 0) + n
+        for kind, n in stage["stable"].items():
+            stab[kind] = stab.get(kind, 0) + n
+    n_c, n_s = sum(cand.values()), sum(stab.values())
+    if n_c < min_samples:
+        return "wait"
+    for kind in ("complaint", "escalated"):
+        ratio = ((cand.get(kind, 0) + 1) / (n_c + 2)) / ((stab.get(kind, 0) + 1) / (n_s + 2))
+        if ratio > 1.5:
+            return "rollback"
+    return "rollback" if cand.get("error", 0) / n_c > 0.05 else "pass"
+
+
 def simulate(
     rng: np.random.Generator,
     stages: list[dict[str, Any]],
@@ -87,8 +110,9 @@ def simulate(
     per_hour: float,
     check_every: int,
     alpha: float = 0.05,
-    tuning_n: float = statistics.DEFAULT_TUNING_N,
+    tuning_n: float | None = None,
     drift: bool = False,
+    baseline: bool = False,
 ) -> Result:
     """Run one rollout to completion or rollback; return what happened.
 
@@ -127,6 +151,15 @@ def simulate(
             hours += step
             stage_hours += step
             strata = [gates.StageCounts(candidate=c["candidate"], stable=c["stable"]) for c in counts]
+            cand_total = sum(s.candidate_n for s in strata)
+            if baseline:
+                verdict = previous_rule(counts)
+                if verdict == "rollback":
+                    return Result(True, srm_paused, cand_total, outcomes, hours, index)
+                soaked = stage_hours * 3600 >= stage["min_soak_seconds"]
+                if soaked and verdict == "pass":
+                    break
+                continue
             results = [
                 gates.evaluate_gate(g, strata, alpha=alpha_gate, tuning_n=tuning_n, forecast=False)
                 for g in stage["gates"]
@@ -148,7 +181,6 @@ def simulate(
                 stage_candidate_outcomes=strata[-1].candidate_n,
                 advance_on="no_harm",
             )
-            cand_total = sum(s.candidate_n for s in strata)
             if decision.kind == "rollback":
                 return Result(True, srm_paused, cand_total, outcomes, hours, index)
             if decision.kind == "pause":  # a false alarm here: counted; a person looks and resumes

@@ -70,7 +70,7 @@ def evaluate_gate(
     strata: Sequence[StageCounts],
     *,
     alpha: float,
-    tuning_n: float = statistics.DEFAULT_TUNING_N,
+    tuning_n: float | None = None,
     forecast: bool = True,
 ) -> dict[str, Any]:
     """Judge one gate on the rollout's outcomes so far; return the rule with its numbers.
@@ -81,8 +81,10 @@ def evaluate_gate(
     ratio to stable's (relative) with always-valid bounds ``lower``/``upper`` (``None``: not
     bounded yet), and ``outcomes_to_decide`` about how many more outcomes the test needs to call
     it either way at the present estimate (``None``: out of reach; not computed without
-    ``forecast``, which the decision does not need).
+    ``forecast``, which the decision does not need). ``tuning_n`` overrides the statistics'
+    tuning (``statistics.TUNING_RELATIVE`` / ``TUNING_ABSOLUTE``), for simulations.
     """
+    tuning = {} if tuning_n is None else {"tuning_n": tuning_n}
     kind = EVENT_OF_METRIC[str(rule["metric"])]
     relative = rule.get("comparison") == "relative"
     threshold = float(rule["threshold"])
@@ -107,10 +109,10 @@ def evaluate_gate(
             ],
             margin=threshold,
             alpha=alpha,
-            tuning_n=tuning_n,
+            **tuning,
         )
     else:
-        test = statistics.absolute_test(cand, threshold=threshold, alpha=alpha, tuning_n=tuning_n)
+        test = statistics.absolute_test(cand, threshold=threshold, alpha=alpha, **tuning)
     if test is None:
         return {
             **result,
@@ -129,7 +131,7 @@ def evaluate_gate(
         "lower": test.lower,
         "upper": test.upper,
         "boundary": test.boundary,
-        "outcomes_to_decide": statistics.outcomes_to_decide(test, tuning_n=tuning_n) if forecast else None,
+        "outcomes_to_decide": statistics.outcomes_to_decide(test) if forecast else None,
     }
 
 

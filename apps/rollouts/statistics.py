@@ -39,7 +39,8 @@ and by Ville's inequality P(∃N: M_N(S_N) ≥ 1/α) ≤ α. The boundary ``b_N`
 ``M_N(b_N) = 1/α`` (``scipy.optimize.brentq``); in standard errors it is ``c_N = b_N / √N``.
 So ``θ̂ − c_N·SE`` is a lower confidence bound valid at all N simultaneously, and ``θ̂ + c_N·SE``
 an upper one. ρ makes the boundary tightest near ``tuning_n`` outcomes, with GrowthBook's
-choice ρ = √((−2 ln α + ln(−2 ln α + 1)) / tuning_n) (Waudby-Smith et al. 2023, appendix).
+choice ρ = √((−2 ln α + ln(−2 ln α + 1)) / tuning_n) (Waudby-Smith et al. 2023, appendix);
+``TUNING_RELATIVE`` and ``TUNING_ABSOLUTE`` say where.
 
 Decisions: *harm* when the lower bound of θ is above 0; *non-inferior* (within the harm line)
 when the upper bound is below 0; neither before the candidate has ``MIN_CANDIDATE_OUTCOMES``. The guarantee is asymptotic (a CLT for the running estimate);
@@ -62,11 +63,18 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-DEFAULT_TUNING_N = 100
-"""Outcomes at which the boundary is tightest. Gates decide between a few dozen and a few
-thousand outcomes; tuned at 100 the boundary stays within 3.2–3.9 standard errors from 15 to
-20,000 outcomes (at α = 0.05 / 3), where GrowthBook's default of 5,000 would need 13 standard
-errors at 20 outcomes. ``bench/rollout_gates.py --tuning`` compares choices."""
+TUNING_RELATIVE = 1000
+"""Outcomes of both versions at which a relative gate's boundary is tightest."""
+
+TUNING_ABSOLUTE = 100
+"""Candidate outcomes at which an absolute gate's boundary is tightest.
+
+Both put the tightest point near 100 candidate outcomes at a 10 % stage, where canary gates
+decide: a relative gate's time is all outcomes (candidate and stable), an absolute gate's the
+candidate's. GrowthBook's default of 5,000 suits long experiments; here it would need 13
+standard errors at 20 candidate outcomes. ``bench/rollout_gates.py --tuning`` compares choices:
+at a 5 % base rate, 100 / 1,000 / 5,000 for the relative gates gave the same false rollbacks
+(≤ 0.2 %) and 96 % / 99 % / 99.8 % of doubled complaint rates caught."""
 
 SRM_P_VALUE = 0.001
 """A served split this unlikely under the stage's percentage is a sample-ratio mismatch."""
@@ -110,8 +118,9 @@ class GateTest:
     ``estimate`` is the candidate's rate (absolute gate) or its ratio to stable's (relative
     gate; ``None`` while stable has no events), ``lower``/``upper`` the always-valid bounds on the
     same scale (``upper`` ``None`` when unbounded), ``theta``/``se`` the contrast θ̂ and its
-    standard error, ``n`` the outcomes counted, ``alpha`` the level per side. ``harm``: θ's lower
-    bound is above 0; ``non_inferior``: its upper bound is below 0.
+    standard error, ``n`` the outcomes counted, ``alpha`` the level per side, ``tuning_n`` the
+    mixture's tuning. ``harm``: θ's lower bound is above 0; ``non_inferior``: its upper bound is
+    below 0.
     """
 
     estimate: float | None
@@ -125,9 +134,10 @@ class GateTest:
     alpha: float
     harm: bool
     non_inferior: bool
+    tuning_n: float
 
 
-def mixture_rho(alpha: float, tuning_n: float = DEFAULT_TUNING_N) -> float:
+def mixture_rho(alpha: float, tuning_n: float) -> float:
     """Return the mixing scale ρ that makes the boundary tightest near ``tuning_n`` outcomes.
 
     GrowthBook's ``sequential_rho`` (Waudby-Smith et al. 2023, appendix): ρ = √((−2 ln α +
@@ -153,7 +163,7 @@ def _log_mixture(s: float, n: float, rho: float) -> float:
 
 
 @lru_cache(maxsize=65536)
-def boundary(n: int, alpha: float, tuning_n: float = DEFAULT_TUNING_N) -> float:
+def boundary(n: int, alpha: float, tuning_n: float) -> float:
     """Return ``c_N``: how many standard errors θ̂ must exceed θ₀ by, after ``n`` outcomes, for
     the one-sided normal-mixture confidence sequence at level ``alpha`` to exclude θ₀.
 
@@ -192,7 +202,7 @@ def _decide(
 
 
 def relative_test(
-    strata: Sequence[Stratum], *, margin: float, alpha: float, tuning_n: float = DEFAULT_TUNING_N
+    strata: Sequence[Stratum], *, margin: float, alpha: float, tuning_n: float = TUNING_RELATIVE
 ) -> GateTest | None:
     """Test whether the candidate's rate exceeds ``margin`` × stable's (θ = p_c − margin·p_s).
 
@@ -235,6 +245,7 @@ def relative_test(
         alpha=alpha,
         harm=harm,
         non_inferior=non_inferior,
+        tuning_n=tuning_n,
     )
 
 
@@ -257,7 +268,7 @@ def _fieller(a: float, b: float, var_a: float, var_b: float, c: float) -> tuple[
 
 
 def absolute_test(
-    candidate: Counts, *, threshold: float, alpha: float, tuning_n: float = DEFAULT_TUNING_N
+    candidate: Counts, *, threshold: float, alpha: float, tuning_n: float = TUNING_ABSOLUTE
 ) -> GateTest | None:
     """Test whether the candidate's rate exceeds ``threshold`` (θ = p_c − threshold).
 
@@ -282,10 +293,11 @@ def absolute_test(
         alpha=alpha,
         harm=harm,
         non_inferior=non_inferior,
+        tuning_n=tuning_n,
     )
 
 
-def outcomes_to_decide(test: GateTest, *, tuning_n: float = DEFAULT_TUNING_N) -> int | None:
+def outcomes_to_decide(test: GateTest) -> int | None:
     """Return about how many more outcomes (candidate + stable) the gate needs before its bounds
     exclude 0, if the estimate stays where it is and the standard error shrinks as 1/√N.
 
@@ -299,7 +311,7 @@ def outcomes_to_decide(test: GateTest, *, tuning_n: float = DEFAULT_TUNING_N) ->
         return None
 
     def decided(n: int) -> bool:
-        return gap >= boundary(n, test.alpha, tuning_n) * test.se * math.sqrt(test.n / n)
+        return gap >= boundary(n, test.alpha, test.tuning_n) * test.se * math.sqrt(test.n / n)
 
     high = max(test.n, 1) * 2
     while not decided(high):

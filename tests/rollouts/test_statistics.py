@@ -29,7 +29,7 @@ from apps.rollouts.statistics import (
 def test_boundary__above_the_fixed_sample_z_and_grows_slowly() -> None:
     # A confidence sequence pays for being valid at every N: wider than the one-shot z.
     z = stats.norm.ppf(1 - 0.05)
-    values = [boundary(n, 0.05) for n in (20, 100, 1000, 10_000, 100_000)]
+    values = [boundary(n, 0.05, 100) for n in (20, 100, 1000, 10_000, 100_000)]
     assert all(v > z for v in values)
     assert values[-1] < 4.5  # …but only by a log-log factor
 
@@ -47,9 +47,9 @@ def test_boundary__solves_the_mixture_equation() -> None:
 
 def test_boundary__invalid_arguments() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        boundary(0, 0.05)
+        boundary(0, 0.05, 100)
     with pytest.raises(ValueError, match="alpha must be"):
-        mixture_rho(1.5)
+        mixture_rho(1.5, 100)
 
 
 def test_time_uniform__equal_rates_rarely_ever_cross_under_continuous_peeking() -> None:
