@@ -254,6 +254,7 @@ def main() -> None:
     parser.add_argument(
         "--tuning", nargs="*", type=float, default=[], help="also: equal and 2× at 5 %% for these tunings"
     )
+    parser.add_argument("--baseline", action="store_true", help="also: the previous rule (Laplace ratio ≤ 1.5) at 5 %%")
     args = parser.parse_args()
     per_hour = dict(DEFAULT_PER_HOUR)
     for base_text, rate in zip(args.per_hour[::2], args.per_hour[1::2], strict=True):
@@ -307,6 +308,22 @@ def main() -> None:
                 )
                 row = summarise(f"{name}, tuning {tuning:g}", 0.05, multiplier, per_hour[0.05], results)
                 row["tuning_n"] = tuning
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+        if args.baseline:
+            for name, multiplier in (("equal", 1.0), ("2x", 2.0)):
+                results = scenario(
+                    pool,
+                    args.runs,
+                    args.seed + 13,
+                    args.workers,
+                    base=0.05,
+                    multiplier=multiplier,
+                    per_hour=per_hour[0.05],
+                    check_every=max(1, round(per_hour[0.05] / args.checks_per_hour)),
+                    baseline=True,
+                )
+                row = summarise(f"{name}, previous rule", 0.05, multiplier, per_hour[0.05], results)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print(
