@@ -1,20 +1,28 @@
-"""``python -m mcp_bridge serve``: run the MCP bridge (streamable HTTP at ``/mcp``)."""
+"""``python -m mcp_bridge serve``: run the MCP bridge (streamable HTTP at ``/mcp``);
+``python -m mcp_bridge evaluate …``: measure routing on a library (``evaluate``)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-
-import uvicorn
+import sys
 
 from .config import BridgeConfig
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["evaluate"]:
+        from .evaluate import main as evaluate
+
+        raise SystemExit(evaluate(argv[1:]))
+    import uvicorn
+
     parser = argparse.ArgumentParser(prog="python -m mcp_bridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the current bundle over MCP")
+    sub.add_parser("evaluate", help="measure routing on LIBRARY.json QUESTIONS.csv (see --help there)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--app-url", dest="app_url")

@@ -41,15 +41,16 @@ class DiskCache:
         _write_atomic(self.root / "bundle.json", raw)
         _write_atomic(self.root / "bundle.sha256", sha256.encode())
 
-    def load_bundle(self) -> Library | None:
-        """Return the cached bundle if it is there and still verifies, else ``None``."""
+    def load_bundle(self, engine: Any = None) -> Library | None:
+        """Return the cached bundle if it is there and still verifies (indexed with ``engine``,
+        see ``Library``), else ``None``."""
         try:
             raw = (self.root / "bundle.json").read_bytes()
             sha = (self.root / "bundle.sha256").read_text().strip()
         except FileNotFoundError:
             return None
         try:
-            return Library.from_bytes(raw, sha)
+            return Library.from_bytes(raw, sha, engine=engine)
         except BundleError as exc:
             logger.error("cached bundle rejected: %s", exc)
             return None

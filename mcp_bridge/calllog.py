@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 MAX_BUFFER_RECORDS = 200_000
 MAX_SPOOL_BYTES = 256 * 1024 * 1024
+MAX_LOGGED_QUESTION_CHARS = 2000
 
 
 def arguments_digest(arguments: Any) -> str:
@@ -49,7 +50,12 @@ def make_record(
     routing_key: str = "",
     bucket: int | None = None,
 ) -> dict[str, Any]:
-    """Return one tool-call record in the shape ``POST /api/v1/bridge/telemetry/`` takes."""
+    """Return one tool-call record in the shape ``POST /api/v1/bridge/telemetry/`` takes.
+
+    Arguments are kept only as a sha256, except the question of ``get_sop_for_question``
+    (at most ``MAX_LOGGED_QUESTION_CHARS``): reviewers turn real questions into routing tests.
+    """
+    question = arguments.get("question") if tool == "get_sop_for_question" and isinstance(arguments, dict) else None
     return {
         "kind": "call",
         "call_id": str(uuid.uuid4()),
@@ -68,6 +74,7 @@ def make_record(
         "error": error[:500],
         "bucket": bucket,
         "variant": getattr(served, "variant", "") if served is not None else "",
+        "question": question[:MAX_LOGGED_QUESTION_CHARS] if isinstance(question, str) else "",
     }
 
 

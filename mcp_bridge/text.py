@@ -161,3 +161,8 @@ def terms(text: str) -> list[str]:
         elif run not in STOP_WORDS:
             out.append(_stem(run))
     return out
+
+
+def has_cjk(text: str) -> bool:
+    """Return whether ``text`` has a Chinese, Japanese or Korean character."""
+    return _CJK_RE.search(text) is not None

@@ -9,10 +9,14 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import ApplicationError
 from apps.sops.forms import show_application_error
+from apps.sops.models import SOP
+from apps.sops.permissions import can_add_routing_test
 
 from .models import AgentToken, ToolCall
 from .permissions import AGENT_SCOPES
@@ -88,6 +92,8 @@ class ToolCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sop_slug",
         "version_number",
         "routing_key",
+        "short_question",
+        "routing_test",
         "latency_ms",
         "is_error",
         "bridge_id",
@@ -97,3 +103,36 @@ class ToolCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "called_at"
     show_full_result_count = False
     list_per_page = 100
+
+    change_list_template = "admin/agents/toolcall/change_list.html"
+
+    @admin.display(description="Question")
+    def short_question(self, obj: ToolCall) -> str:
+        return obj.question[:80] + ("…" if len(obj.question) > 80 else "")
+
+    @admin.display(description="Keep as a routing test")
+    def routing_test(self, obj: ToolCall) -> str:
+        """For a routed question: the SOP it must reach (default: the one served) and one button
+        that adds it to that SOP's routing tests (``static/sopgov/routing_tests.js``)."""
+        if obj.tool != "get_sop_for_question" or not obj.question:
+            return ""
+        return format_html(
+            '<span class="sopgov-add-test" data-question="{}" data-call="{}">'
+            '<input list="sop-slugs" value="{}" placeholder="category/key" aria-label="SOP it must reach" size="22"> '
+            '<button type="button" class="button">Add test</button></span>',
+            obj.question,
+            obj.call_id,
+            obj.sop_slug,
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+
+        extra = {
+            "sop_slugs": [
+                f"{c}/{k}"
+                for c, k in SOP.objects.order_by("category__slug", "key").values_list("category__slug", "key")
+            ],
+            "can_add_test": can_add_routing_test(request.user, None),
+            "add_test_url": reverse("admin:sops_routingtest_add"),
+        }
+        return super().changelist_view(request, {**(extra_context or {}), **extra})

@@ -69,6 +69,9 @@ class ToolCall(models.Model):
     error = models.CharField(max_length=500, blank=True)
     bucket = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The conversation's bucket (1..100).")
     variant = models.CharField(max_length=8, blank=True, help_text="stable or canary, when an SOP was served.")
+    question = models.TextField(
+        blank=True, help_text="The customer's question, for get_sop_for_question calls (at most 2,000 characters)."
+    )
 
     class Meta:
         ordering = ["-called_at"]

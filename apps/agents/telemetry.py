@@ -24,6 +24,7 @@ from apps.sops.models import SOPVersion
 from .models import AgentToken, ToolCall
 
 MAX_RECORDS_PER_BATCH = 5000
+MAX_QUESTION_CHARS = 2000
 
 
 @dataclass
@@ -72,6 +73,7 @@ def _parse_call(item: Any, bridge_id: str, token_ids: set[int]) -> ToolCall:
         error=str(item.get("error") or "")[:500],
         bucket=bucket,
         variant=str(item.get("variant") or "")[:8],
+        question=str(item.get("question") or "")[:MAX_QUESTION_CHARS],
     )
 
 

@@ -89,3 +89,27 @@ def write_evaluation_csv(path: Path) -> int:
         writer.writerow(["question", "expected"])
         writer.writerows(rows)
     return len(rows)
+
+
+def write_library_json(path: Path) -> int:
+    """Write the demo library (the seed's SOPs and the 77 banking ones) in the ``import_sops``
+    format to ``path`` — what ``python -m mcp_bridge evaluate`` takes; return the number of SOPs."""
+    rows = json.loads((LIBRARY_DIR / "customer_service.json").read_text(encoding="utf-8")) + library_rows()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(rows)
+
+
+ROUTING_TESTS_PER_INTENT = 3
+
+
+def routing_tests() -> dict[str, list[str]]:
+    """Return ``{"banking/<sop key>": questions}``: the first ``ROUTING_TESTS_PER_INTENT`` held-out
+    questions of each intent, as the demo's routing tests (real questions the SOPs must keep
+    answering; the router never learns from them)."""
+    _, held_out = split_examples()
+    tests: dict[str, list[str]] = defaultdict(list)
+    for question, slug in held_out:
+        if len(tests[slug]) < ROUTING_TESTS_PER_INTENT:
+            tests[slug].append(question)
+    return dict(tests)

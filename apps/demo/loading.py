@@ -135,4 +135,24 @@ def load_demo(*, password: str, tokens_file: Path | None = None) -> tuple[Import
         publisher=users["release"],
         attested_by="the demo loader",
     )
+    demo_routing_tests(users["reviewer"])
     return result, demo_tokens(tokens_file)
+
+
+def demo_routing_tests(reviewer: Any) -> int:
+    """Give each banking SOP a few real held-out questions as routing tests (skipping those it
+    has); return how many were added."""
+    from apps.sops.models import SOP, RoutingTest
+    from apps.sops.services import routing_test_add
+
+    added = 0
+    for slug, questions in banking77.routing_tests().items():
+        category, key = slug.split("/", 1)
+        sop = SOP.objects.filter(category__slug=category, key=key).first()
+        if sop is None:
+            continue
+        for question in questions:
+            if not RoutingTest.objects.filter(sop=sop, question=" ".join(question.split())).exists():
+                routing_test_add(actor=reviewer, sop=sop, question=question)
+                added += 1
+    return added

@@ -22,7 +22,8 @@ from apps.rollouts.permissions import SIGNED_CONTROLS, allowed_rollout_controls
 from apps.rollouts.selectors import rollout_list, rollout_summary
 from apps.signatures.models import ACTION_MEANINGS
 from apps.signatures.services import printed_name
-from apps.sops.models import SOPVersion
+from apps.sops.models import SOP, SOPVersion
+from apps.sops.permissions import can_add_routing_test
 
 from . import actions, services
 from .forms import AgentsSawForm
@@ -183,5 +184,14 @@ def agents_saw(request: HttpRequest) -> HttpResponse:
             at=data.get("at") or timezone.now(),
             routing_key=data.get("routing_key") or "",
         )
-    context = {**admin.site.each_context(request), "title": "What did agents see?", "form": form, **result}
+    context = {
+        **admin.site.each_context(request),
+        "title": "What did agents see?",
+        "form": form,
+        "can_add_test": can_add_routing_test(request.user, None),
+        "sop_slugs": [
+            f"{c}/{k}" for c, k in SOP.objects.order_by("category__slug", "key").values_list("category__slug", "key")
+        ],
+        **result,
+    }
     return TemplateResponse(request, "sopgov/agents_saw.html", context)

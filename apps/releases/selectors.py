@@ -13,7 +13,8 @@ from apps.publishing.selectors import served_at
 from apps.rollouts.models import ACTIVE_STATES, Rollout
 from apps.rollouts.selectors import outcomes_per_hour, plan_for_category, stage_durations
 from apps.rollouts.services import plan_snapshot
-from apps.sops.models import SOP, SOPVersion, VersionStatus
+from apps.sops.models import SOP, SOPVersion
+from apps.sops.selectors import live_payload, version_entry
 from mcp_bridge.bucketing import gets_canary
 
 from .models import ReleaseNotice
@@ -21,48 +22,18 @@ from .models import ReleaseNotice
 
 def served_payload() -> dict[str, Any]:
     """Return the bundle payload (``mcp_bridge.bundle_format``) of what agents are served now:
-    every live version and, during a rollout, its canary with the percentage. Two queries;
-    categories appear only when at least one of their SOPs is live."""
-    from mcp_bridge.bundle_format import BUNDLE_FORMAT
-
-    versions = (
-        SOPVersion.objects.filter(status=VersionStatus.LIVE)
-        .select_related("sop", "sop__category")
-        .order_by("sop__category__slug", "sop__key")
-    )
+    every live version (``sops.selectors.live_payload``) and, during a rollout, its canary with
+    the percentage."""
+    payload = live_payload()
     rollouts = {
-        r.sop_id: r for r in Rollout.objects.filter(state__in=ACTIVE_STATES).select_related("candidate_version")
+        (r.sop.category.slug, r.sop.key): r
+        for r in Rollout.objects.filter(state__in=ACTIVE_STATES).select_related("candidate_version", "sop__category")
     }
-    sops: list[dict[str, Any]] = []
-    categories: dict[str, dict[str, str]] = {}
-    for v in versions:
-        category = v.sop.category
-        categories.setdefault(
-            category.slug, {"slug": category.slug, "name": category.name, "description": category.description}
-        )
-        entry = {
-            "category": category.slug,
-            "key": v.sop.key,
-            "title": v.sop.title,
-            "salt": v.sop.salt,
-            **_version_fields(v),
-        }
-        rollout = rollouts.get(v.sop_id)
+    for entry in payload["sops"]:
+        rollout = rollouts.get((entry["category"], entry["key"]))
         if rollout is not None:
-            entry["canary"] = {**_version_fields(rollout.candidate_version), "percentage": rollout.percentage}
-        sops.append(entry)
-    return {"format": BUNDLE_FORMAT, "categories": list(categories.values()), "sops": sops}
-
-
-def _version_fields(v: SOPVersion) -> dict[str, Any]:
-    return {
-        "summary": v.summary,
-        "example_questions": list(v.example_questions),
-        "version": v.number,
-        "version_id": v.pk,
-        "content": v.content,
-        "content_sha256": v.content_sha256,
-    }
+            entry["canary"] = {**version_entry(rollout.candidate_version), "percentage": rollout.percentage}
+    return payload
 
 
 def open_notices(user: Any) -> QuerySet[ReleaseNotice]:

@@ -59,6 +59,9 @@ class Signature(models.Model):
     version_number = models.PositiveIntegerField()
     content_sha256 = models.CharField(max_length=64)
     comment = models.TextField(blank=True)
+    evidence = models.JSONField(
+        default=dict, blank=True, help_text="What the signer had before them, e.g. the routing check's counts and hash."
+    )
     request_id = models.CharField(max_length=64, blank=True)
     attested_by = models.CharField(max_length=150, blank=True, help_text="For imports: the admin who ran it.")
 

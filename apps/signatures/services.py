@@ -197,8 +197,11 @@ def signature_required(actor: Any | None, signature: SignatureIntent | None, act
     return signature
 
 
-def signature_record(*, intent: SignatureIntent, version: Any, comment: str = "") -> Signature:
-    """Record the signature on ``version`` (its current content hash); call it in the
+def signature_record(
+    *, intent: SignatureIntent, version: Any, comment: str = "", evidence: dict[str, Any] | None = None
+) -> Signature:
+    """Record the signature on ``version`` (its current content hash) with the ``evidence`` the
+    signer had before them (e.g. ``{"routing_check": {counts, sha256}}``); call it in the
     decision's transaction. Return it; its ``audit_data()`` goes into the decision's event."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("signature_record must run inside the transaction of the decision it signs")
@@ -213,6 +216,7 @@ def signature_record(*, intent: SignatureIntent, version: Any, comment: str = ""
         version_number=version.number,
         content_sha256=version.content_sha256,
         comment=comment,
+        evidence=evidence or {},
         request_id=current_request_id(),
         attested_by=intent.attested_by,
     )
@@ -230,5 +234,6 @@ def signature_audit_data(signature: Signature | None) -> dict[str, Any]:
             "method": signature.method,
             "signed_at": signature.signed_at.isoformat(),
             "content_sha256": signature.content_sha256,
+            **({"evidence": signature.evidence} if signature.evidence else {}),
         }
     }

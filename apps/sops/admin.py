@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from apps.core.errors import ApplicationError
 
-from . import admin_views, selectors, services
+from . import admin_views, routing_views, selectors, services
 from .models import SOP, Category, SOPVersion, VersionStatus
 
 
@@ -49,9 +49,9 @@ class VersionStateFilter(admin.SimpleListFilter):
 
 @admin.register(Category)
 class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["slug", "name", "min_approvals", "review_period_months", "sop_count"]
+    list_display = ["slug", "name", "min_approvals", "routing_policy", "review_period_months", "sop_count"]
     search_fields = ["slug", "name"]
-    fields = ["slug", "name", "description", "min_approvals", "review_period_months"]
+    fields = ["slug", "name", "description", "min_approvals", "routing_policy", "review_period_months"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         return selectors.category_list()
@@ -75,6 +75,7 @@ class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
                     description=data["description"],
                     min_approvals=data["min_approvals"],
                     review_period_months=data["review_period_months"],
+                    routing_policy=data["routing_policy"],
                 )
             else:
                 created = services.category_create(
@@ -85,6 +86,15 @@ class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
                     min_approvals=data["min_approvals"],
                     review_period_months=data["review_period_months"],
                 )
+                if data["routing_policy"] != created.routing_policy:
+                    services.category_update(
+                        actor=request.user,
+                        category=created,
+                        name=created.name,
+                        description=created.description,
+                        min_approvals=created.min_approvals,
+                        routing_policy=data["routing_policy"],
+                    )
                 obj.pk = created.pk
         except ApplicationError as exc:
             # The form already validated the same rules, so this is a race; report it plainly.
@@ -120,6 +130,13 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("reviews/", wrap(lambda r: admin_views.reviews_due_page(self, r)), name="sops_sop_reviews"),
+            path("routing/", wrap(lambda r: routing_views.playground(self, r)), name="sops_sop_routing"),
+            path("routing-tests/add/", wrap(lambda r: routing_views.test_add(self, r)), name="sops_routingtest_add"),
+            path(
+                "routing-tests/<str:test_id>/remove/",
+                wrap(lambda r, test_id: routing_views.test_remove(self, r, test_id)),
+                name="sops_routingtest_remove",
+            ),
             path(
                 "<path:sop_id>/draft/",
                 wrap(lambda r, sop_id: admin_views.version_new(self, r, sop_id)),
@@ -199,6 +216,11 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
                 "<path:object_id>/diff/",
                 wrap(lambda r, object_id: admin_views.version_diff(self, r, object_id)),
                 name="sops_sopversion_diff",
+            ),
+            path(
+                "<path:object_id>/routing-check/",
+                wrap(lambda r, object_id: routing_views.check_run(self, r, object_id)),
+                name="sops_sopversion_routing_check",
             ),
             path(
                 "<path:object_id>/do/<str:action>/",

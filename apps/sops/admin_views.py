@@ -94,6 +94,9 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
         can_draft=permissions.can_draft(request.user, sop),
         trail=sop_trail(sop.slug),
         panels=sop_page_panels(request, sop),
+        routing_tests=list(sop.routing_tests.select_related("added_by")),
+        can_add_test=permissions.can_add_routing_test(request.user, sop),
+        can_remove_test=permissions.can_remove_routing_test(request.user, sop),
         can_confirm_review=permissions.can_confirm_review(request.user, sop),
         signer_name=printed_name(request.user),
         title=f"{sop.slug} — {sop.title}",
@@ -124,15 +127,24 @@ def _editor_response(
         can_submit=can_submit,
         preview_url=reverse("admin:sops_sopversion_preview"),
         live=selectors.live_version(sop),
+        routing_tests=list(sop.routing_tests.all()),
     )
     return TemplateResponse(request, "sopgov/version_editor.html", context)
 
 
-def _save_then_maybe_submit(request: HttpRequest, save: Callable[[], SOPVersion]) -> SOPVersion:
-    """Run ``save`` (a draft service) and, if the person pressed "Save and submit", submit the
-    draft in the same transaction, so a refused submit leaves no half-done draft behind."""
+def _save_then_maybe_submit(
+    request: HttpRequest, save: Callable[[], SOPVersion], test_questions: list[str] | None = None
+) -> SOPVersion:
+    """Run ``save`` (a draft service), add the new routing test questions, and, if the person
+    pressed "Save and submit", submit the draft — all in one transaction, so a refused step leaves
+    no half-done draft behind. Questions the SOP already has are skipped."""
+    from .models import RoutingTest
+
     with transaction.atomic():
         version = save()
+        for question in test_questions or []:
+            if not RoutingTest.objects.filter(sop_id=version.sop_id, question=" ".join(question.split())).exists():
+                services.routing_test_add(actor=request.user, sop=version.sop, question=question)
         if "_submit" in request.POST:
             version = services.sop_version_submit(actor=request.user, version=version)
     if version.status == "in_review":
@@ -162,6 +174,7 @@ def version_new(model_admin: admin.ModelAdmin, request: HttpRequest, sop_id: str
                         based_on=source,
                         **form.service_fields(),  # type: ignore[arg-type]
                     ),
+                    form.test_questions(),
                 )
             except ApplicationError as exc:
                 show_application_error(form, exc)
@@ -201,6 +214,7 @@ def version_edit(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
                         expected_revision=form.cleaned_data.get("revision") or 0,
                         **form.service_fields(),  # type: ignore[arg-type]
                     ),
+                    form.test_questions(),
                 )
             except EditConflict as exc:
                 show_application_error(form, exc)
@@ -257,6 +271,8 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         can_draft=permissions.can_draft(request.user, version.sop),
         reviews=list(version.reviews.all()),
         signatures=list(version.signatures.all()),
+        routing_check=version.routing_checks.order_by("-created_at", "-id").first(),
+        routing_policy=version.sop.category.routing_policy,
         signer_name=printed_name(request.user),
         trail=[
             e

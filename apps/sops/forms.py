@@ -64,7 +64,18 @@ class VersionForm(forms.Form):
         required=False,
         help_text="Why this version exists; reviewers and auditors read it.",
     )
+    new_test_questions = forms.CharField(
+        label="Add test questions",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Questions this SOP must keep answering, one per line. Unlike example questions the router does not "
+        "learn from them: the routing check asks them of every submitted version of any SOP.",
+    )
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def test_questions(self) -> list[str]:
+        """Return the new test questions, one per non-empty line."""
+        return [q.strip() for q in (self.cleaned_data.get("new_test_questions") or "").splitlines() if q.strip()]
 
     def service_fields(self) -> dict[str, object]:
         """Return the cleaned fields in the shape the version services take."""

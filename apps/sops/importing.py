@@ -170,7 +170,7 @@ def library_stage(
         )
         result.versions_created += 1
         if approve:
-            services.sop_version_submit(actor=author, version=version)
+            services.sop_version_submit(actor=author, version=version, routing_check=False)
             for approver in approvers[: category.min_approvals]:
                 version = services.sop_version_approve(
                     actor=approver,

@@ -46,6 +46,15 @@ class Category(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Approvals a version needs before it may be published (approval policy).",
     )
+    routing_policy = models.CharField(
+        max_length=16,
+        choices=[
+            ("report", "Show routing regressions to reviewers"),
+            ("no_regressions", "Approve only versions without routing regressions"),
+        ],
+        default="report",
+        help_text="What the routing check on a submitted version means for its approval.",
+    )
     review_period_months = models.PositiveSmallIntegerField(
         default=12,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
@@ -234,3 +243,88 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.version} by {self.reviewer}"
+
+
+MAX_TEST_QUESTION_CHARS = 1000
+
+
+class RoutingTestSource(models.TextChoices):
+    AUTHOR = "author", "Written by an author"
+    TOOL_CALL = "tool_call", "Asked by a customer (from the tool-call log)"
+
+
+class RoutingTest(models.Model):
+    """A question ``sop`` must keep answering: with the SOP's example questions, its routing
+    regression set. Authors add them in the editor; reviewers and auditors add real questions
+    from the tool-call log."""
+
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="routing_tests")
+    question = models.TextField()
+    source = models.CharField(max_length=10, choices=RoutingTestSource.choices, default=RoutingTestSource.AUTHOR)
+    tool_call_id = models.UUIDField(null=True, blank=True, help_text="The logged call it was taken from.")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sop", "id"]
+        constraints = [models.UniqueConstraint(fields=["sop", "question"], name="routingtest_unique_question")]
+
+    def __str__(self) -> str:
+        return f"{self.sop}: {self.question[:60]}"
+
+
+class RoutingCheckStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class RoutingCheck(models.Model):
+    """Every SOP's regression questions routed with what is live and with what would be live if
+    ``version`` were (``routing_check``): accuracy before and after, and each question that
+    would reach a different SOP. ``sha256`` identifies the result (canonical JSON of
+    ``summary()`` and ``changes``); signatures and audit events carry it."""
+
+    version = models.ForeignKey(SOPVersion, on_delete=models.CASCADE, related_name="routing_checks")
+    status = models.CharField(max_length=8, choices=RoutingCheckStatus.choices, default=RoutingCheckStatus.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(max_length=64, blank=True, help_text="The models the router used.")
+    questions = models.PositiveIntegerField(default=0)
+    correct_before = models.PositiveIntegerField(default=0)
+    correct_after = models.PositiveIntegerField(default=0)
+    regressions = models.PositiveIntegerField(default=0, help_text="Answered right before, wrong after.")
+    improvements = models.PositiveIntegerField(default=0, help_text="Answered wrong before, right after.")
+    changes = models.JSONField(default=list, blank=True, help_text="[{question, expected, before, after}]")
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"routing check of {self.version} ({self.status})"
+
+    def summary(self) -> dict[str, Any]:
+        """Return the counts: ``{questions, correct_before, correct_after, regressions, improvements,
+        accuracy_before, accuracy_after, method}`` (accuracies as fractions, ``None`` without questions)."""
+        n = self.questions
+        return {
+            "questions": n,
+            "correct_before": self.correct_before,
+            "correct_after": self.correct_after,
+            "regressions": self.regressions,
+            "improvements": self.improvements,
+            "accuracy_before": round(self.correct_before / n, 4) if n else None,
+            "accuracy_after": round(self.correct_after / n, 4) if n else None,
+            "method": self.method,
+        }
+
+    def evidence(self) -> dict[str, Any]:
+        """Return what a signature and an audit event record of it: the counts and the sha256."""
+        return {"check": self.pk, "sha256": self.sha256, **self.summary()}

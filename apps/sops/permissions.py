@@ -109,3 +109,17 @@ def allowed_actions(user: Any, version: SOPVersion) -> list[str]:
                 continue
         actions.append(action)
     return actions
+
+
+def can_add_routing_test(user: Any, sop: SOP | None = None) -> bool:
+    """Return whether ``user`` may add a question to ``sop``'s routing regression set: authors
+    (in the editor), reviewers and auditors (from the tool-call log)."""
+    return bool(
+        user.is_active
+        and (user.has_perm(PERM_DRAFT) or user.has_perm(PERM_REVIEW) or user.has_perm("audit.view_auditevent"))
+    )
+
+
+def can_remove_routing_test(user: Any, sop: SOP | None = None) -> bool:
+    """Return whether ``user`` may remove a routing test question: authors and reviewers."""
+    return bool(user.is_active and (user.has_perm(PERM_DRAFT) or user.has_perm(PERM_REVIEW)))

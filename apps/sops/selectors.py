@@ -99,3 +99,42 @@ def reviews_due(*, within_days: int = REVIEW_SOON_DAYS, owner: Any | None = None
     if owner is not None:
         due = due.filter(owner=owner)
     return due.select_related("category", "owner").order_by("review_due_on", "category__slug", "key")
+
+
+def version_entry(version: SOPVersion) -> dict[str, Any]:
+    """Return a version's fields as a bundle carries them (``mcp_bridge.bundle_format``)."""
+    return {
+        "summary": version.summary,
+        "example_questions": list(version.example_questions),
+        "version": version.number,
+        "version_id": version.pk,
+        "content": version.content,
+        "content_sha256": version.content_sha256,
+    }
+
+
+def live_payload(stand_in: SOPVersion | None = None) -> dict[str, Any]:
+    """Return the bundle payload of every live version (``mcp_bridge.bundle_format``; no canaries)
+    — with ``stand_in`` in place of its SOP's live version (or added, when nothing of it is live):
+    what would be served if it went live. Two queries; categories appear only with a live SOP."""
+    from mcp_bridge.bundle_format import BUNDLE_FORMAT
+
+    versions = list(
+        SOPVersion.objects.filter(status=VersionStatus.LIVE)
+        .select_related("sop", "sop__category")
+        .order_by("sop__category__slug", "sop__key")
+    )
+    if stand_in is not None:
+        versions = [v for v in versions if v.sop_id != stand_in.sop_id] + [stand_in]
+        versions.sort(key=lambda v: (v.sop.category.slug, v.sop.key))
+    sops: list[dict[str, Any]] = []
+    categories: dict[str, dict[str, str]] = {}
+    for v in versions:
+        category = v.sop.category
+        categories.setdefault(
+            category.slug, {"slug": category.slug, "name": category.name, "description": category.description}
+        )
+        sops.append(
+            {"category": category.slug, "key": v.sop.key, "title": v.sop.title, "salt": v.sop.salt, **version_entry(v)}
+        )
+    return {"format": BUNDLE_FORMAT, "categories": list(categories.values()), "sops": sops}

@@ -99,3 +99,12 @@ def reviews_remind() -> list[int]:
     from .services import sop_reviews_remind
 
     return sop_reviews_remind()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def routing_check_run(self, check_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Run one routing check (``services.routing_check_run``); return its status."""
+    from .services import routing_check_run as run
+
+    check = run(check_id=check_id)
+    return check.status if check is not None else "not claimed"

@@ -186,6 +186,8 @@ SOPGOV_PUBLICATION_STALE_SECONDS = env.float("SOPGOV_PUBLICATION_STALE_SECONDS",
 SOPGOV_SIGNING_MAX_FAILURES = env.int("SOPGOV_SIGNING_MAX_FAILURES", default=5)
 SOPGOV_SIGNING_LOCK_MINUTES = env.int("SOPGOV_SIGNING_LOCK_MINUTES", default=15)
 SOPGOV_SIGNATURE_MAX_AGE_SECONDS = env.int("SOPGOV_SIGNATURE_MAX_AGE_SECONDS", default=120)
+# Where sentence embeddings of SOP texts are cached between runs (routing checks, playground).
+SOPGOV_EMBEDDING_CACHE_DIR = Path(env("SOPGOV_EMBEDDING_CACHE_DIR", default=str(BASE_DIR / ".cache" / "embeddings")))
 # How often Celery beat checks the gates of active rollouts (seconds).
 SOPGOV_ROLLOUT_TICK_SECONDS = env.float("SOPGOV_ROLLOUT_TICK_SECONDS", default=15.0)
 # Retention: tool-call log rows older than this are deleted daily. Audit events are never deleted.

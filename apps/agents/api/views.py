@@ -84,6 +84,9 @@ class ToolCallSerializer(serializers.ModelSerializer):
             "latency_ms",
             "is_error",
             "error",
+            "variant",
+            "bucket",
+            "question",
         ]
 
 

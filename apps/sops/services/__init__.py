@@ -20,6 +20,15 @@ from .periodic_review import (
     sop_review_confirm,
     sop_reviews_remind,
 )
+from .routing_checks import (
+    check_routing_policy,
+    latest_routing_check,
+    routing_check_request,
+    routing_check_run,
+    routing_evidence,
+    routing_test_add,
+    routing_test_remove,
+)
 from .sops import sop_create, sop_update
 from .status import guard_state, version_transition
 
@@ -28,8 +37,15 @@ __all__ = [
     "REMIND_EVERY_DAYS",
     "category_create",
     "category_update",
+    "check_routing_policy",
     "guard_state",
+    "latest_routing_check",
     "review_due_from",
+    "routing_check_request",
+    "routing_check_run",
+    "routing_evidence",
+    "routing_test_add",
+    "routing_test_remove",
     "sop_create",
     "sop_review_confirm",
     "sop_reviews_remind",

@@ -26,16 +26,21 @@ def version_lock(version: SOPVersion) -> tuple[SOP, SOPVersion]:
     return sop, locked
 
 
-def _sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> dict[str, Any]:
+def _sign(
+    intent: SignatureIntent | None, version: SOPVersion, comment: str, evidence: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Record the e-signature (when a person acted) and return its facts for the audit event."""
-    signature = signature_record(intent=intent, version=version, comment=comment) if intent else None
+    signature = signature_record(intent=intent, version=version, comment=comment, evidence=evidence) if intent else None
     return signature_audit_data(signature)
 
 
-def version_sign(intent: SignatureIntent | None, version: SOPVersion, comment: str) -> dict[str, Any]:
-    """Record ``intent`` as an e-signature on ``version`` inside the decision's transaction and
-    return its facts for the decision's audit event (``{}`` for the system, ``intent=None``)."""
-    return _sign(intent, version, comment)
+def version_sign(
+    intent: SignatureIntent | None, version: SOPVersion, comment: str, evidence: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Record ``intent`` as an e-signature on ``version`` inside the decision's transaction, with
+    the ``evidence`` the signer had before them, and return its facts for the decision's audit
+    event (``{}`` for the system, ``intent=None``)."""
+    return _sign(intent, version, comment, evidence)
 
 
 def _version_state(version: SOPVersion) -> dict[str, Any]:

@@ -22,6 +22,9 @@ from ._common import _with_history_user
 # --- categories ------------------------------------------------------------------------
 
 
+ROUTING_POLICIES = ("report", "no_regressions")
+
+
 def _clean_review_period(months: Any) -> int:
     if not isinstance(months, int) or not 1 <= months <= 60:
         raise InvalidInput(
@@ -86,8 +89,10 @@ def category_update(
     description: str,
     min_approvals: int,
     review_period_months: int | None = None,
+    routing_policy: str | None = None,
 ) -> Category:
-    """Change a category's name, description, approval policy and review period; return it.
+    """Change a category's name, description, approval policy (approvals, routing policy) and
+    review period; return it.
 
     A new minimum applies to approvals recorded from now on; versions already approved stay so.
     A new review period applies from the next time a version goes live or is reviewed.
@@ -97,6 +102,11 @@ def category_update(
     """
     if not isinstance(min_approvals, int) or min_approvals < 1:
         raise InvalidInput("A category needs at least one approval.", field_errors={"min_approvals": ["At least 1."]})
+    if routing_policy is not None and routing_policy not in ROUTING_POLICIES:
+        raise InvalidInput(
+            f"The routing policy is one of {', '.join(ROUTING_POLICIES)}.",
+            field_errors={"routing_policy": ["Unknown policy."]},
+        )
     category = Category.objects.select_for_update().get(pk=category.pk)
     months = (
         category.review_period_months if review_period_months is None else _clean_review_period(review_period_months)
@@ -108,6 +118,7 @@ def category_update(
             "description": category.description,
             "min_approvals": category.min_approvals,
             "review_period_months": category.review_period_months,
+            "routing_policy": category.routing_policy,
         }
 
     before = state()
@@ -117,6 +128,8 @@ def category_update(
         min_approvals,
         months,
     )
+    if routing_policy is not None:
+        category.routing_policy = routing_policy
     _with_history_user(category, actor).save()
     after = state()
     if after != before:

@@ -27,14 +27,16 @@ from ..models import (
 from ..validation import clean_reason
 from ..workflow import APPROVE, REJECT, SUBMIT, Transition
 from ._common import _sign, version_lock
+from .routing_checks import check_routing_policy, routing_check_request, routing_evidence
 from .status import guard_state, version_transition
 
 # --- transitions -----------------------------------------------------------------------
 
 
 @transaction.atomic
-def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
-    """Submit a draft for review; from now on it is immutable. Return it.
+def sop_version_submit(*, actor: Any, version: SOPVersion, routing_check: bool = True) -> SOPVersion:
+    """Submit a draft for review; from now on it is immutable; reviewers are notified and a
+    routing check is queued (unless ``routing_check=False``: library imports). Return it.
 
     Raises:
         PermissionDenied: the actor is neither the author nor the SOP's owner with the author role.
@@ -54,6 +56,8 @@ def sop_version_submit(*, actor: Any, version: SOPVersion) -> SOPVersion:
     from ..tasks import notify_review_requested
 
     enqueue_on_commit(notify_review_requested, version.pk)
+    if routing_check:
+        routing_check_request(actor=None, version=version)
     return version
 
 
@@ -76,15 +80,20 @@ def sop_version_approve(
     """Record the actor's signed approval; the version becomes approved once the category's
     minimum number of approvals is reached. Return it.
 
+    The signature records the latest finished routing check's counts and hash (what the reviewer
+    had before them); a category with ``routing_policy = "no_regressions"`` approves only when
+    that check found none.
+
     Raises:
         PermissionDenied: not a reviewer, or someone else's signature.
-        InvalidTransition: the version is not in review.
+        InvalidTransition: the version is not in review, or the category's routing policy refuses.
         SelfApprovalForbidden: the actor wrote the version.
         AlreadyReviewed: the actor already decided on it.
         InvalidInput: no e-signature (``signatures.services.signature_verify``).
     """
     sop, version = version_lock(version)
     _guard_review(actor, version, APPROVE)
+    check_routing_policy(version)
     comment = clean_reason(comment, required=APPROVE.needs_reason, field="comment")
     intent = signature_required(actor, signature, "approve")
     Review.objects.create(
@@ -96,7 +105,13 @@ def sop_version_approve(
     )
     approvals = version.reviews.filter(decision=ReviewDecision.APPROVED).count()
     required = sop.category.min_approvals
-    data = {"approvals": approvals, "approvals_required": required, **_sign(intent, version, comment)}
+    evidence = routing_evidence(version)
+    data = {
+        "approvals": approvals,
+        "approvals_required": required,
+        **evidence,
+        **_sign(intent, version, comment, evidence),
+    }
     if approvals >= required:
         version_transition(
             sop=sop,
