@@ -10,14 +10,17 @@ with ``a``, ``b`` per encoder (``semantic.RECIPES``). Nothing fits when the ques
 similarity to any SOP item is below the library's threshold (``semantic``).
 
 **By words** (always computed; the whole decision when no model is installed): two BM25 indexes
-are fused:
+(``bm25s``) are fused:
 
 * a document index where each SOP's title, summary, example questions and content form one
   BM25F document (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and
-  Beyond", 2009, §3.5: term frequencies and length weighted per field, then Okapi BM25);
+  Beyond", 2009, §3.5: term frequencies and length weighted per field, then Okapi BM25). The
+  field weights (2, 1, 1, ½) are applied by writing each field ``2w`` times and doubling k1:
+  every term frequency and length doubles, so each score is the weighted one times the constant
+  ``(2k1 + 1) / (k1 + 1)`` — the same ranking and, after max-normalisation, the same numbers;
 * an example index where every example question (and the title and summary) is its own short
   document, so a question close to one real customer question scores high even if the rest of
-  the SOP uses other words. An SOP's example score is the mean of its two best examples.
+  the SOP uses other words. An SOP's example score is the sum of its two best examples.
 
 Each index's scores are divided by that index's best score for the question and added, the
 example part weighted by ``EXAMPLE_WEIGHT`` (a linear fusion of max-normalised scores). idf is
@@ -31,13 +34,13 @@ wrong procedure. The constants were chosen on the demo library; ``docs/ROUTING.m
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import bm25s
 import numpy as np
 
 from .text import has_cjk, terms
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
     from .semantic import SemanticIndex
 
 FIELD_WEIGHTS = {"title": 2.0, "summary": 1.0, "examples": 1.0, "content": 0.5}
+FIELD_REPEATS = {name: int(2 * weight) for name, weight in FIELD_WEIGHTS.items()}
+"""BM25F by repetition: a field of weight ``w`` is written ``2w`` times, and k1 doubled (below)."""
 DOC_K1, DOC_B = 2.0, 0.75
 EXAMPLE_K1, EXAMPLE_B = 1.2, 0.75
 EXAMPLE_WEIGHT = 0.5
@@ -105,35 +110,25 @@ class RouteDecision:
     threshold: float | None = None
 
 
-class _BM25:
-    """Okapi BM25 over weighted term-frequency vectors.
+class _Index:
+    """One ``bm25s`` index (Lù 2024, "BM25S: Orders of magnitude faster lexical search via eager
+    sparse scoring", arXiv:2407.03618) over token lists, ``method="lucene"``: idf
+    ``ln(1 + (N - n + 0.5) / (n + 0.5))``, the Okapi term weight. A query term counts once."""
 
-    A term's contribution to a document's score does not depend on the query (each query term
-    counts once), so it is computed when the index is built: a query only sums postings.
-    """
+    def __init__(self, documents: Sequence[list[str]], k1: float, b: float) -> None:
+        self.size = len(documents)
+        self.model: bm25s.BM25 | None = None
+        if any(documents):
+            self.model = bm25s.BM25(k1=k1, b=b, method="lucene")
+            self.model.index(list(documents), show_progress=False, create_empty_token=False)
 
-    def __init__(self, documents: Sequence[Counter[str] | dict[str, float]], k1: float, b: float) -> None:
-        lengths = [float(sum(doc.values())) for doc in documents]
-        n = len(documents)
-        average = (sum(lengths) / n) if n else 1.0
-        document_frequency: Counter[str] = Counter(term for doc in documents for term in doc)
-        self.idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()}
-        self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        for index, doc in enumerate(documents):
-            norm = k1 * (1 - b + b * lengths[index] / (average or 1.0))
-            for term, tf in doc.items():
-                weight = self.idf[term] * tf * (k1 + 1) / (tf + norm)
-                self.postings.setdefault(term, []).append((index, weight))
-
-    def scores(self, query: Iterable[str]) -> dict[int, float]:
-        """Return ``{document index: BM25 score}`` for documents sharing a term with ``query``."""
-        out: dict[int, float] = {}
-        get = out.get
-        for term in query:
-            for index, weight in self.postings.get(term, ()):
-                out[index] = get(index, 0.0) + weight
-        return out
+    def scores(self, query: Iterable[str]) -> np.ndarray:
+        """Return the BM25 score of every document for the query's distinct terms (float32, one per document)."""
+        if self.model is None:
+            return np.zeros(self.size, np.float32)
+        vocabulary = self.model.vocab_dict
+        ids = [vocabulary[t] for t in set(query) if t in vocabulary]
+        return self.model.get_scores_from_ids(ids) if ids else np.zeros(self.size, np.float32)
 
 
 class Router:
@@ -148,29 +143,40 @@ class Router:
     def __init__(self, sops: Sequence[RoutableSOP], semantic: Mapping[str, SemanticIndex] | None = None) -> None:
         self.sops = list(sops)
         self.semantic = dict(semantic or {})
-        documents: list[dict[str, float]] = []
-        examples: list[Counter[str]] = []
-        self._example_owner: list[int] = []
+        documents: list[list[str]] = []
+        examples: list[list[str]] = []
+        owners: list[int] = []
         for index, sop in enumerate(self.sops):
-            weighted: dict[str, float] = {}
             fields = {
-                "title": sop.title + " " + sop.key.replace("_", " "),
-                "summary": sop.summary,
-                "examples": "\n".join(sop.example_questions),
-                "content": sop.content,
+                "title": terms(sop.title + " " + sop.key.replace("_", " ")),
+                "summary": terms(sop.summary),
+                "examples": terms("\n".join(sop.example_questions)),
+                "content": terms(sop.content),
             }
-            for name, text in fields.items():
-                for term, count in Counter(terms(text)).items():
-                    weighted[term] = weighted.get(term, 0.0) + FIELD_WEIGHTS[name] * count
-            documents.append(weighted)
+            documents.append([t for name, tokens in fields.items() for t in tokens * FIELD_REPEATS[name]])
             for text in [*sop.example_questions, sop.title, sop.summary]:
-                vector = Counter(terms(text))
-                if vector:
-                    examples.append(vector)
-                    self._example_owner.append(index)
-        self._documents = _BM25(documents, DOC_K1, DOC_B)
-        self._examples = _BM25(examples, EXAMPLE_K1, EXAMPLE_B)
-        self._doc_terms = [set(doc) for doc in documents]
+                tokens = terms(text)
+                if tokens:
+                    examples.append(tokens)
+                    owners.append(index)
+        self._documents = _Index(documents, DOC_K1 * 2, DOC_B)
+        self._examples = _Index(examples, EXAMPLE_K1, EXAMPLE_B)
+        # Each SOP's example ids in one padded row; the padding points at an extra zero score.
+        width = max(2, max(Counter(owners).values(), default=0))
+        self._example_rows = np.full((len(self.sops), width), len(examples), np.int64)
+        filled = [0] * len(self.sops)
+        for example, sop_index in enumerate(owners):
+            self._example_rows[sop_index, filled[sop_index]] = example
+            filled[sop_index] += 1
+        # For coverage: each term's idf and the SOPs whose document holds it.
+        holders: dict[str, set[int]] = {}
+        for index, tokens in enumerate(documents):
+            for term in set(tokens):
+                holders.setdefault(term, set()).add(index)
+        n = len(documents)
+        self._holders = holders
+        self._idf = {t: math.log(1 + (n - len(h) + 0.5) / (len(h) + 0.5)) for t, h in holders.items()}
+        self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
 
     def rank(self, question: str, limit: int = 5) -> list[Ranked]:
         """Return up to ``limit`` SOPs sharing a term with ``question``, best first."""
@@ -178,35 +184,27 @@ class Router:
         if not query or not self.sops:
             return []
         doc_scores = self._documents.scores(query)
-        if not doc_scores:
+        best_doc = float(doc_scores.max())
+        if best_doc <= 0:
             return []
-        # Each SOP's two best example scores, in one pass.
-        first: dict[int, float] = {}
-        second: dict[int, float] = {}
-        owner = self._example_owner
-        for example, score in self._examples.scores(query).items():
-            sop = owner[example]
-            best = first.get(sop, 0.0)
-            if score > best:
-                second[sop] = best
-                first[sop] = score
-            elif score > second.get(sop, 0.0):
-                second[sop] = score
-        doc_scale = 1.0 / max(doc_scores.values())
-        # The mean of the two best examples, divided by the best such mean.
-        best_mean = max((first[i] + second.get(i, 0.0) for i in first), default=0.0)
-        example_scale = EXAMPLE_WEIGHT / best_mean if best_mean else 0.0
-        fused = [
-            (score * doc_scale + (first.get(i, 0.0) + second.get(i, 0.0)) * example_scale, -i)
-            for i, score in doc_scores.items()
-        ]
-        top = heapq.nlargest(limit, fused)
-        idf = self._documents.idf
-        unknown = self._documents.unknown_idf
-        total = sum(idf.get(t, unknown) for t in query)
-        known = [t for t in query if t in idf]
+        # Each SOP's two best example scores, summed (the padding scores 0).
+        per_sop = np.append(self._examples.scores(query), np.float32(0.0))[self._example_rows]
+        two_best = np.partition(per_sop, per_sop.shape[1] - 2, axis=1)[:, -2:].sum(axis=1)
+        best_examples = float(two_best.max())
+        fused = doc_scores / best_doc
+        if best_examples > 0:
+            fused = fused + EXAMPLE_WEIGHT * two_best / best_examples
+        candidates = np.flatnonzero(doc_scores > 0)
+        order = candidates[np.lexsort((candidates, -fused[candidates]))][:limit]
+        total = sum(self._idf.get(t, self._unknown_idf) for t in query)
+        known = [t for t in query if t in self._idf]
         return [
-            Ranked(-neg, score, sum(idf[t] for t in known if t in self._doc_terms[-neg]) / total) for score, neg in top
+            Ranked(
+                int(i),
+                float(fused[i]),
+                sum(self._idf[t] for t in known if i in self._holders[t]) / total,
+            )
+            for i in order
         ]
 
     def space(self, question: str) -> str | None:
