@@ -1,9 +1,17 @@
 """The Banking77 part of the demo library, and the routing evaluation set built from it.
 
 For each of the 77 intents, 10 questions from ``data/banking77/train.csv`` become the SOP's
-example questions; the rest are held out for ``evaluate_routing``. The choice is a seeded
-shuffle per intent (``random.Random("banking77:<intent>")``), so it is the same everywhere.
-Banking77: PolyAI, CC BY 4.0 (``data/banking77/README.md``).
+example questions; the rest are held out, in two halves, as in CLINC150 (Larson et al., "An
+Evaluation Dataset for Intent Classification and Out-of-Scope Prediction", EMNLP 2019):
+
+* the **development** half (``data/routing/banking77_dev.csv``) is where the router's constants
+  may be tuned, and where the demo's routing tests come from;
+* the **test** half (``data/routing/banking77_test.csv``) is only ever scored: its numbers are the
+  ones reported (``docs/BENCHMARKS.md``).
+
+Out-of-scope questions (``library/out_of_scope.txt``, written for sopgov) alternate between the
+halves. Every choice is a seeded shuffle per intent (``random.Random("banking77:<intent>")``),
+so it is the same everywhere. Banking77: PolyAI, CC BY 4.0 (``data/banking77/README.md``).
 """
 
 from __future__ import annotations
@@ -78,11 +86,42 @@ def out_of_scope_questions() -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-def write_evaluation_csv(path: Path) -> int:
-    """Write ``question,expected`` rows (held-out Banking77 questions, then out-of-scope ones with
-    an empty expected value) to ``path``; return the number of rows."""
-    _, held_out = split_examples()
-    rows = held_out + [(q, "") for q in out_of_scope_questions()]
+SPLITS = ("dev", "test")
+
+
+def evaluation_rows(split: str) -> list[tuple[str, str]]:
+    """Return the ``(question, expected)`` rows of one half of the held-out questions: ``"dev"``
+    (each intent's first half, in its seeded order, and the even-numbered out-of-scope questions)
+    or ``"test"`` (the rest); out-of-scope rows have ``expected == ""``. Banking77 repeats a few
+    questions word for word; a repeat of an example question or of an earlier held-out question is
+    left out, so no text is in both halves or in the library.
+
+    Raises:
+        ValueError: ``split`` is neither ``"dev"`` nor ``"test"``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    examples, held_out = split_examples()
+    seen = {q for questions in examples.values() for q in questions}
+    by_slug: dict[str, list[str]] = defaultdict(list)
+    for question, slug in held_out:
+        if question not in seen:
+            seen.add(question)
+            by_slug[slug].append(question)
+    rows: list[tuple[str, str]] = []
+    for slug, questions in by_slug.items():
+        half = len(questions) // 2
+        chosen = questions[:half] if split == "dev" else questions[half:]
+        rows.extend((q, slug) for q in chosen)
+    parity = 0 if split == "dev" else 1
+    rows.extend((q, "") for i, q in enumerate(out_of_scope_questions()) if i % 2 == parity)
+    return rows
+
+
+def write_evaluation_csv(path: Path, split: str) -> int:
+    """Write ``question,expected`` rows of ``split`` (``evaluation_rows``) to ``path``; return
+    the number of rows."""
+    rows = evaluation_rows(split)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -104,12 +143,13 @@ ROUTING_TESTS_PER_INTENT = 3
 
 
 def routing_tests() -> dict[str, list[str]]:
-    """Return ``{"banking/<sop key>": questions}``: the first ``ROUTING_TESTS_PER_INTENT`` held-out
-    questions of each intent, as the demo's routing tests (real questions the SOPs must keep
-    answering; the router never learns from them)."""
-    _, held_out = split_examples()
+    """Return ``{"banking/<sop key>": questions}``: the first ``ROUTING_TESTS_PER_INTENT``
+    development questions of each intent, as the demo's routing tests (real questions the SOPs
+    must keep answering; the router never learns from them)."""
     tests: dict[str, list[str]] = defaultdict(list)
-    for question, slug in held_out:
+    for question, slug in evaluation_rows("dev"):
+        if not slug:
+            continue
         if len(tests[slug]) < ROUTING_TESTS_PER_INTENT:
             tests[slug].append(question)
     return dict(tests)

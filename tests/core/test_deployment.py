@@ -101,8 +101,20 @@ def test_load_demo__library_published_and_rerun_is_stable(tmp_path: Path) -> Non
     assert current_bundle() == bundle
 
 
-def test_routing_evaluation_csv__matches_generator(tmp_path: Path, settings: Any) -> None:
-    from apps.demo.banking77 import write_evaluation_csv
+def test_routing_evaluation_files__match_generator(tmp_path: Path, settings: Any) -> None:
+    from django.core.management import call_command
 
-    write_evaluation_csv(tmp_path / "eval.csv")
-    assert (tmp_path / "eval.csv").read_bytes() == (ROOT / "data/routing/banking77_eval.csv").read_bytes()
+    call_command("export_routing_eval", str(tmp_path), "--library", str(tmp_path / "library.json"))
+    for name in ("banking77_dev.csv", "banking77_test.csv"):
+        assert (tmp_path / name).read_bytes() == (ROOT / "data/routing" / name).read_bytes(), name
+    assert (tmp_path / "library.json").read_bytes() == (ROOT / "data/routing/demo_library.json").read_bytes()
+
+
+def test_routing_evaluation_split__halves_are_disjoint_and_cover_every_intent() -> None:
+    from apps.demo.banking77 import evaluation_rows
+
+    dev, test = evaluation_rows("dev"), evaluation_rows("test")
+    assert not set(dev) & set(test)
+    assert {e for _, e in dev if e} == {e for _, e in test if e}
+    assert len({e for _, e in dev if e}) == 77
+    assert sum(1 for _, e in dev if not e) > 100 and sum(1 for _, e in test if not e) > 100
