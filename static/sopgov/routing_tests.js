@@ -7,22 +7,31 @@
     return;
   }
   const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
+  // A real form post (not fetch): the browser follows the redirect back here and shows the
+  // outcome message the server left for this page.
   document.querySelectorAll(".sopgov-add-test button").forEach((button) => {
     button.addEventListener("click", () => {
       const box = button.closest(".sopgov-add-test");
-      const body = new URLSearchParams({
+      const form = document.createElement("form");
+      form.method = "post";
+      form.action = config.dataset.url;
+      const fields = {
+        csrfmiddlewaretoken: config.dataset.csrf || csrf(),
         sop: box.querySelector("input").value.trim(),
         question: box.dataset.question,
         tool_call_id: box.dataset.call,
         next: window.location.pathname + window.location.search,
+      };
+      Object.entries(fields).forEach(([name, value]) => {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = value;
+        form.appendChild(input);
       });
       button.disabled = true;
-      fetch(config.dataset.url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf(), "Content-Type": "application/x-www-form-urlencoded" },
-        body,
-      }).then(() => window.location.reload());
+      document.body.appendChild(form);
+      form.submit();
     });
   });
 })();

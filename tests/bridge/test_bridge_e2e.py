@@ -176,3 +176,24 @@ def test_regression_client__wrong_token__exit_1_saying_401(
         code = regression.main([bridge.url, "--token", "not-a-token"])
     assert code == 1
     assert "HTTP 401 Unauthorized: the token is missing, unknown or revoked (use --token)" in capsys.readouterr().err
+
+
+def test_routing_by_meaning__real_mcp__paraphrase_reached_and_question_logged(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
+    paraphrase = "My profile is frozen after several failed sign-ins"  # no word of the SOP's texts
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        health = bridge.health()
+        assert health is not None and set(health["routing"]) == {"minilm", "use"}
+        _, body = post_tool(bridge.url, library["reader"], "get_sop_for_question", {"question": paraphrase})
+        _, elsewhere = post_tool(
+            bridge.url, library["reader"], "get_sop_for_question", {"question": "Recommend me a good pizza place"}
+        )
+        wait_until(lambda: ToolCall.objects.count() >= 2, timeout=5, message="the tool calls to be logged")
+    is_error, payload = reply_of(body)
+    assert not is_error and payload["sop_key"] == "account_lockout"
+    assert reply_of(elsewhere)[1]["category"] == "general"
+    logged = ToolCall.objects.get(sop_slug="technical_support/account_lockout")
+    assert logged.question == paraphrase
+    assert ToolCall.objects.get(question="Recommend me a good pizza place").sop_slug == ""
+    assert (cache_dir / "embeddings").is_dir()  # the library's vectors persist for the next start
