@@ -3,7 +3,12 @@
 Through the REST API as people would: an author drafts and submits a new version of
 ``technical_support/password_reset``, a reviewer approves, the release manager publishes; the
 clock starts when the publish response (``immediate``: 100 % at once, no staged rollout) arrives and stops when the bridge answers
-``get_specific_sop`` with the new version number (polled every 5 ms over MCP).
+``get_specific_sop`` with the new version number (polled every 5 ms over MCP). The bridge routes
+by meaning, so each new bundle is re-indexed (new texts embedded, classifier warm-started).
+
+Then how long a bridge takes from its start to answering ``get_sop_for_question``: restarted on a
+cache that holds the bundle and the SOP texts' vectors ("warm"), and on an empty cache ("cold":
+it downloads the bundle and embeds every text). Both load the models.
 
     python bench/publish_latency.py [--samples 40]
 """
@@ -51,6 +56,13 @@ def main() -> None:
             "params": {"name": "get_specific_sop", "arguments": {"category": SOP[0], "sop_key": SOP[1]}},
         }
 
+        question = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "get_sop_for_question", "arguments": {"question": "I forgot my password"}},
+        }
+
         def served_version() -> int:
             body = mcp.post(stack.bridge_url, json=call).json()
             return json.loads(body["result"]["content"][0]["text"])["version"]
@@ -79,6 +91,21 @@ def main() -> None:
                 json.dumps({"sample": sample, "version": created["number"], "latency_ms": round(latencies[-1], 1)}),
                 flush=True,
             )
+        # A bridge (re)started on the first one's cache (bundle and vectors), and one on an empty cache
+        starts = {}
+        for label, cache_dir in (("warm", stack.workdir / "bridge-warm"), ("cold", stack.workdir / "bridge-cold")):
+            if label == "warm":  # fill it once, then time the restart
+                stack.start_bridge(cache_dir=cache_dir)
+                stack.processes[-1].terminate()
+                stack.processes[-1].wait(10)
+            started = time.perf_counter()
+            url = stack.start_bridge(cache_dir=cache_dir)
+            body = mcp.post(url, json=question).json()
+            assert "sop_key" in json.loads(body["result"]["content"][0]["text"])
+            starts[label] = round(time.perf_counter() - started, 2)
+            stack.processes[-1].terminate()
+            stack.processes[-1].wait(10)
+        print(json.dumps({"bridge_start_to_first_answer_s": starts}), flush=True)
     q = statistics.quantiles(latencies, n=100, method="inclusive")
     summary = {
         "samples": len(latencies),
@@ -87,6 +114,8 @@ def main() -> None:
         "p99_ms": round(q[98], 1),
         "max_ms": round(max(latencies), 1),
         "poll_interval_ms": 250,
+        "bridge_start_warm_cache_s": starts["warm"],
+        "bridge_start_empty_cache_s": starts["cold"],
     }
     print(json.dumps(summary))
     out = ROOT / "bench" / "results"

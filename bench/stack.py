@@ -76,14 +76,14 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_bridge(self, workers: int = 1, gc_thresholds: str | None = None) -> str:
+    def start_bridge(self, workers: int = 1, gc_thresholds: str | None = None, cache_dir: Path | None = None) -> str:
         port = free_port()
         tokens = dict(line.split("=", 1) for line in (self.workdir / "tokens.env").read_text().split())
         env = {
             **self.env,
             "SOPGOV_APP_URL": self.web_url,
             "SOPGOV_BRIDGE_TOKEN": tokens["SOPGOV_BRIDGE_TOKEN"],
-            "SOPGOV_BRIDGE_CACHE_DIR": str(self.workdir / f"bridge-{port}"),
+            "SOPGOV_BRIDGE_CACHE_DIR": str(cache_dir or self.workdir / f"bridge-{port}"),
             "SOPGOV_BRIDGE_PORT": str(port),
             "SOPGOV_BRIDGE_WORKERS": str(workers),
         }

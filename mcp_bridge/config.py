@@ -18,7 +18,7 @@
 | ``SOPGOV_BRIDGE_AUTH`` | ``tokens`` | ``tokens`` (agent bearer tokens) or ``none`` (the platform authenticates: AgentCore's IAM or JWT authorizer) |
 | ``SOPGOV_BRIDGE_HEARTBEAT_SECONDS`` | ``10`` | how often the bridge tells the app what it serves |
 | ``SOPGOV_BRIDGE_ROUTING`` | ``semantic`` | ``semantic`` (by meaning and words, with the packaged models when present) or ``lexical`` (words only) |
-| ``SOPGOV_MODEL_DIR`` | ``mcp_bridge/models`` | where ``python -m mcp_bridge.models fetch`` put the MiniLM files |
+| ``SOPGOV_MODEL_DIR`` | ``mcp_bridge/model_files`` | where ``python -m mcp_bridge.models fetch`` put the MiniLM files |
 """
 
 from __future__ import annotations

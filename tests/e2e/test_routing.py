@@ -46,9 +46,11 @@ def test_routing_check__submitted_in_browser__reviewer_sees_regressions_and_trie
     author = new_page("author")
     author.goto(f"/admin/sops/sopversion/{version.pk}/edit/")
     author.fill("#id_example_questions", "\n".join(STEALING_EXAMPLES))
+    author.fill("#id_new_test_questions", "Can I have my money back for a gift?")
     author.fill("#id_change_note", "Examples from the chat logs")
     author.click("#save-submit")
     expect(author.locator("h1 .sopgov-badge")).to_have_text("In review")
+    assert [t.question for t in RoutingTest.objects.filter(sop=refund)] == ["Can I have my money back for a gift?"]
     # The check ran on submit (a worker; in tests, on commit in the request)
     check = RoutingCheck.objects.get(version=version)
     assert check.status == "done" and check.regressions >= 1
