@@ -89,6 +89,32 @@ def advance(version: SOPVersion, people: dict[str, Any], to: str) -> SOPVersion:
     return version
 
 
+def publish_customer_service(people: dict[str, Any], billing_approvals: int = 1) -> dict[str, SOP]:
+    """Publish the seed's nine customer-service SOPs (``apps/demo/library/customer_service.json``),
+    approved by ``reviewer`` (and ``reviewer2`` when billing needs two); return ``{slug: SOP}``."""
+    import json
+
+    from apps.demo.banking77 import LIBRARY_DIR
+    from apps.releases.importing import library_import
+
+    CategoryFactory(slug="billing", min_approvals=billing_approvals)
+    rows = json.loads((LIBRARY_DIR / "customer_service.json").read_text(encoding="utf-8"))
+    library_import(
+        rows=list(enumerate(rows, 1)),
+        author=people["author"],
+        publish=True,
+        approvers=[people["reviewer"], people["reviewer2"]][:billing_approvals],
+        publisher=people["release"],
+    )
+    return {sop.slug: sop for sop in SOP.objects.select_related("category")}
+
+
+@pytest.fixture
+def customer_service(people: dict[str, Any]) -> dict[str, SOP]:
+    """The seed's nine customer-service SOPs, live, one approval each; ``{"category/key": SOP}``."""
+    return publish_customer_service(people)
+
+
 @pytest.fixture
 def live_version(sop: SOP, people: dict[str, Any]) -> SOPVersion:
     """Version 1 of ``sop``, live."""

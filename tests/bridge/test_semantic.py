@@ -162,6 +162,16 @@ def test_threshold__percentile_of_examples_leave_one_out_best_similarity() -> No
     assert _threshold(items, is_example) == pytest.approx(float(np.percentile(best, THRESHOLD_PERCENTILE)), abs=1e-6)
 
 
+def test_index__same_items_as_previous__previous_reused_else_refitted(engine: SemanticEngine) -> None:
+    encoder = engine.encoders["minilm"]
+    sops = [SopItems(f"{e['category']}/{e['key']}", e["title"], e["summary"], e["example_questions"]) for e in LIBRARY]
+    first = SemanticIndex.build(sops, encoder, engine.cache)
+    assert SemanticIndex.build(sops, encoder, engine.cache, previous=first) is first
+    sops[0] = SopItems(sops[0].slug, sops[0].title, sops[0].summary, [*sops[0].examples, "Refund me please"])
+    changed = SemanticIndex.build(sops, encoder, engine.cache, previous=first)
+    assert changed is not first and len(changed.items) == len(first.items) + 1
+
+
 def test_index__warm_start_from_previous__same_answers(engine: SemanticEngine) -> None:
     encoder = engine.encoders["minilm"]
     sops = [SopItems(f"{e['category']}/{e['key']}", e["title"], e["summary"], e["example_questions"]) for e in LIBRARY]

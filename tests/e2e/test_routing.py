@@ -3,7 +3,6 @@ and a real question from the tool-call log kept as a routing test."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -13,34 +12,17 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.agents.telemetry import telemetry_record
-from apps.demo.banking77 import LIBRARY_DIR
-from apps.releases.importing import library_import
 from apps.sops.models import SOP, RoutingCheck, RoutingTest, SOPVersion
 from tests.conftest import draft
-from tests.factories import CategoryFactory
 from tests.sops.test_routing_checks import STEALING_EXAMPLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def published(people: dict[str, Any]) -> dict[str, SOP]:
-    CategoryFactory(slug="billing", min_approvals=1)
-    rows = json.loads((LIBRARY_DIR / "customer_service.json").read_text())
-    library_import(
-        rows=list(enumerate(rows, 1)),
-        author=people["author"],
-        publish=True,
-        approvers=[people["reviewer"]],
-        publisher=people["release"],
-    )
-    return {sop.slug: sop for sop in SOP.objects.select_related("category")}
-
-
 def test_routing_check__submitted_in_browser__reviewer_sees_regressions_and_tries_them(
-    new_page: Any, published: dict[str, SOP], people: dict[str, Any]
+    new_page: Any, customer_service: dict[str, SOP], people: dict[str, Any]
 ) -> None:
-    refund = published["billing/refund_policy"]
+    refund = customer_service["billing/refund_policy"]
     live = refund.versions.get(status="live")
     version = draft(refund, people["author"], content=live.content, summary=live.summary)
     author = new_page("author")
@@ -76,7 +58,7 @@ def test_routing_check__submitted_in_browser__reviewer_sees_regressions_and_trie
 
 
 def test_tool_call_log__auditor_keeps_a_real_question_as_a_routing_test(
-    new_page: Any, published: dict[str, SOP], people: dict[str, Any]
+    new_page: Any, customer_service: dict[str, SOP], people: dict[str, Any]
 ) -> None:
     question = "My profile is frozen after several failed sign-ins"
     call = {

@@ -4,20 +4,16 @@ tests (regression questions)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionDenied
-from apps.demo.banking77 import LIBRARY_DIR
-from apps.releases.importing import library_import
 from apps.signatures.models import Signature
 from apps.sops import routing, services
 from apps.sops.models import SOP, RoutingCheck, RoutingTest, SOPVersion
 from tests.conftest import draft, sign
-from tests.factories import CategoryFactory
 
 # A new version of billing/refund_policy whose examples are the account-lockout questions:
 # approving it would send customers who are locked out to the refund procedure.
@@ -27,21 +23,6 @@ STEALING_EXAMPLES = [
     "how long does the lockout last",
     "I can't sign in, it says too many attempts. I need to get in today for work.",
 ]
-
-
-@pytest.fixture
-def published(people: dict[str, Any]) -> dict[str, SOP]:
-    """The seed's nine customer-service SOPs, live (one approval each); ``{"category/key": SOP}``."""
-    CategoryFactory(slug="billing", min_approvals=1)
-    rows = json.loads((LIBRARY_DIR / "customer_service.json").read_text())
-    library_import(
-        rows=list(enumerate(rows, 1)),
-        author=people["author"],
-        publish=True,
-        approvers=[people["reviewer"]],
-        publisher=people["release"],
-    )
-    return {sop.slug: sop for sop in SOP.objects.select_related("category")}
 
 
 def no_regressions(sop: SOP, people: dict[str, Any]) -> None:
@@ -65,12 +46,18 @@ def submitted(sop: SOP, people: dict[str, Any], capture: Any, examples: list[str
     return version
 
 
-def test_submit__check_runs__reports_questions_that_would_reach_another_sop(
-    published: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
-) -> None:
-    version = submitted(
-        published["billing/refund_policy"], people, django_capture_on_commit_callbacks, STEALING_EXAMPLES
+@pytest.fixture
+def stealing(
+    customer_service: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> SOPVersion:
+    """A submitted version of billing/refund_policy with ``STEALING_EXAMPLES``, its check run."""
+    return submitted(
+        customer_service["billing/refund_policy"], people, django_capture_on_commit_callbacks, STEALING_EXAMPLES
     )
+
+
+def test_submit__check_runs__reports_questions_that_would_reach_another_sop(stealing: SOPVersion) -> None:
+    version = stealing
     check = RoutingCheck.objects.get(version=version)
     assert check.status == "done" and check.method == "minilm+use"
     assert check.regressions >= 1
@@ -83,9 +70,9 @@ def test_submit__check_runs__reports_questions_that_would_reach_another_sop(
 
 
 def test_submit__harmless_change__no_regression(
-    published: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
+    customer_service: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    sop = published["billing/refund_policy"]
+    sop = customer_service["billing/refund_policy"]
     examples = [*sop.versions.get(status="live").example_questions, "Can I have a refund for a gift?"]
     version = submitted(sop, people, django_capture_on_commit_callbacks, examples)
     check = RoutingCheck.objects.get(version=version)
@@ -94,11 +81,9 @@ def test_submit__harmless_change__no_regression(
 
 
 def test_approve__evidence_of_the_check_in_signature_and_audit_event(
-    published: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
+    stealing: SOPVersion, people: dict[str, Any]
 ) -> None:
-    version = submitted(
-        published["billing/refund_policy"], people, django_capture_on_commit_callbacks, STEALING_EXAMPLES
-    )
+    version = stealing
     check = RoutingCheck.objects.get(version=version)
     services.sop_version_approve(
         actor=people["reviewer"], signature=sign(people["reviewer"], "approve"), version=version, comment="seen"
@@ -111,9 +96,9 @@ def test_approve__evidence_of_the_check_in_signature_and_audit_event(
 
 
 def test_approve__no_regressions_policy__refused_with_the_check_then_allowed_without(
-    published: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
+    customer_service: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    sop = published["billing/refund_policy"]
+    sop = customer_service["billing/refund_policy"]
     no_regressions(sop, people)
     version = submitted(sop, people, django_capture_on_commit_callbacks, STEALING_EXAMPLES)
     with pytest.raises(InvalidTransition, match="would no longer reach their SOP") as refused:
@@ -132,9 +117,9 @@ def test_approve__no_regressions_policy__refused_with_the_check_then_allowed_wit
 
 
 def test_approve__no_regressions_policy__check_not_finished__refused(
-    published: dict[str, SOP], people: dict[str, Any]
+    customer_service: dict[str, SOP], people: dict[str, Any]
 ) -> None:
-    sop = published["billing/refund_policy"]
+    sop = customer_service["billing/refund_policy"]
     no_regressions(sop, people)
     version = services.sop_version_submit(actor=people["author"], version=draft(sop, people["author"]))
     assert RoutingCheck.objects.get(version=version).status == "pending"  # queued, not run yet
@@ -144,9 +129,9 @@ def test_approve__no_regressions_policy__check_not_finished__refused(
         )
 
 
-def test_check_request__while_one_is_open__same_check(published: dict[str, SOP], people: dict[str, Any]) -> None:
+def test_check_request__while_one_is_open__same_check(customer_service: dict[str, SOP], people: dict[str, Any]) -> None:
     version = services.sop_version_submit(
-        actor=people["author"], version=draft(published["billing/refund_policy"], people["author"])
+        actor=people["author"], version=draft(customer_service["billing/refund_policy"], people["author"])
     )
     again = services.routing_check_request(actor=people["reviewer"], version=version)
     assert RoutingCheck.objects.filter(version=version).count() == 1
@@ -155,21 +140,16 @@ def test_check_request__while_one_is_open__same_check(published: dict[str, SOP],
         services.routing_check_request(actor=people["nobody"], version=version)
 
 
-def test_check_run__twice__runs_once(
-    published: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
-) -> None:
-    version = submitted(
-        published["billing/refund_policy"], people, django_capture_on_commit_callbacks, STEALING_EXAMPLES
-    )
-    check = RoutingCheck.objects.get(version=version)
+def test_check_run__twice__runs_once(stealing: SOPVersion) -> None:
+    check = RoutingCheck.objects.get(version=stealing)
     assert services.routing_check_run(check_id=check.pk) is None
     assert AuditEvent.objects.filter(action="version.routing_check").count() == 1
 
 
 def test_routing_test__added_question__asked_by_the_next_check(
-    published: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
+    customer_service: dict[str, SOP], people: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    lockout = published["technical_support/account_lockout"]
+    lockout = customer_service["technical_support/account_lockout"]
     question = "Help! I'm locked out of my account and can't sign in"
     test = services.routing_test_add(actor=people["auditor"], sop=lockout, question=f"  {question} ")
     assert test.question == question
@@ -178,7 +158,10 @@ def test_routing_test__added_question__asked_by_the_next_check(
 
     # the new refund version claims that very question as one of its examples
     version = submitted(
-        published["billing/refund_policy"], people, django_capture_on_commit_callbacks, [*STEALING_EXAMPLES, question]
+        customer_service["billing/refund_policy"],
+        people,
+        django_capture_on_commit_callbacks,
+        [*STEALING_EXAMPLES, question],
     )
     check = RoutingCheck.objects.get(version=version)
     assert (question, "technical_support/account_lockout") in routing.regression_questions(version)
@@ -204,15 +187,17 @@ def test_routing_test__added_question__asked_by_the_next_check(
     [("", InvalidInput), ("   ", InvalidInput), ("x" * 1001, InvalidInput), (None, InvalidInput)],
 )
 def test_routing_test_add__bad_question__clear_error_nothing_kept(
-    published: dict[str, SOP], people: dict[str, Any], question: Any, error: type[Exception]
+    customer_service: dict[str, SOP], people: dict[str, Any], question: Any, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        services.routing_test_add(actor=people["author"], sop=published["billing/refund_policy"], question=question)
+        services.routing_test_add(
+            actor=people["author"], sop=customer_service["billing/refund_policy"], question=question
+        )
     assert not RoutingTest.objects.exists()
 
 
-def test_routing_test__duplicate_and_roles(published: dict[str, SOP], people: dict[str, Any]) -> None:
-    sop = published["billing/refund_policy"]
+def test_routing_test__duplicate_and_roles(customer_service: dict[str, SOP], people: dict[str, Any]) -> None:
+    sop = customer_service["billing/refund_policy"]
     test = services.routing_test_add(actor=people["author"], sop=sop, question="Money back please")
     with pytest.raises(Conflict):
         services.routing_test_add(actor=people["reviewer"], sop=sop, question="Money back please")
