@@ -57,9 +57,11 @@ def main() -> None:
             },
         ).json()
         api.post(f"/versions/{version['id']}/submit/", headers=as_("author")).raise_for_status()
-        api.post(f"/versions/{version['id']}/approve/", headers=as_("reviewer"), json={}).raise_for_status()
+        api.post(
+            f"/versions/{version['id']}/approve/", headers=as_("reviewer"), json={"password": "demo"}
+        ).raise_for_status()
         published = api.post(
-            f"/versions/{version['id']}/publish/", headers=as_("release"), json={"reason": "bench"}
+            f"/versions/{version['id']}/publish/", headers=as_("release"), json={"reason": "bench", "password": "demo"}
         ).json()
         assert published["status"] == "canary", published
         salt = stack.manage(

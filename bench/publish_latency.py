@@ -79,9 +79,13 @@ def main() -> None:
             ).json()
             vid = created["id"]
             api.post(f"/versions/{vid}/submit/", headers=as_("author")).raise_for_status()
-            api.post(f"/versions/{vid}/approve/", headers=as_("reviewer"), json={"comment": "ok"}).raise_for_status()
             api.post(
-                f"/versions/{vid}/publish/", headers=as_("release"), json={"reason": "bench", "immediate": True}
+                f"/versions/{vid}/approve/", headers=as_("reviewer"), json={"comment": "ok", "password": "demo"}
+            ).raise_for_status()
+            api.post(
+                f"/versions/{vid}/publish/",
+                headers=as_("release"),
+                json={"reason": "bench", "immediate": True, "password": "demo"},
             ).raise_for_status()
             published = time.perf_counter()
             while served_version() != created["number"]:
