@@ -9,7 +9,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sopgov
 REDIS_URL ?= redis://127.0.0.1:6379/15
 export WEB_PORT BRIDGE_PORT
 
-.PHONY: demo test lint bench install install-dev chromium clean help
+.PHONY: demo test lint bench install install-dev chromium wrk clean help
 
 help:
 	@echo "make demo   - run sopgov on SQLite with demo data (web :$(WEB_PORT), MCP bridge :$(BRIDGE_PORT))"
@@ -53,7 +53,14 @@ lint: install-dev
 	$(VENV)/bin/mypy apps sopgov mcp_bridge
 	$(VENV)/bin/lint-imports --no-cache
 
-bench: install-dev
+# The throughput benchmarks drive the servers with wrk; install it when it is missing.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: install-dev wrk
 	$(PY) bench/run_all.py
 
 clean:
