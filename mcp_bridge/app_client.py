@@ -13,6 +13,10 @@ from .bundle_format import BundleError
 logger = logging.getLogger(__name__)
 
 
+class TelemetryRefused(Exception):
+    """The app answered a telemetry batch with 400 or 413: sending it again would get the same answer."""
+
+
 class AppUnavailable(Exception):
     """The app could not be reached or answered with a server error."""
 
@@ -73,6 +77,7 @@ class AppClient:
 
         Raises:
             AppUnavailable: not delivered (the caller keeps the records).
+            TelemetryRefused: the app refused the batch as invalid (the caller sets it aside).
         """
         body = {
             "bridge_id": bridge_id,
@@ -80,6 +85,8 @@ class AppClient:
             "outcomes": [r for r in records if r.get("kind") == "outcome"],
         }
         response = await self._request("POST", "/api/v1/bridge/telemetry/", json=body)
+        if response.status_code in (400, 413):
+            raise TelemetryRefused(f"HTTP {response.status_code} {response.text[:200]}")
         if response.status_code != 200:
             raise AppUnavailable(f"telemetry refused: HTTP {response.status_code} {response.text[:200]}")
         data = response.json()

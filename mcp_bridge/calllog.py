@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .app_client import AppClient, AppUnavailable
+from .app_client import AppClient, AppUnavailable, TelemetryRefused
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def make_record(
 
     Arguments are kept only as a sha256, except the question of ``get_sop_for_question``
     (at most ``MAX_LOGGED_QUESTION_CHARS``): reviewers turn real questions into routing tests.
+    NUL characters in the texts kept become U+FFFD: the app's database cannot store them.
     """
     question = arguments.get("question") if tool == "get_sop_for_question" and isinstance(arguments, dict) else None
     return {
@@ -63,7 +64,7 @@ def make_record(
         "tool": tool,
         "token_id": getattr(caller, "token_id", None),
         "agent_name": getattr(caller, "name", ""),
-        "routing_key": routing_key,
+        "routing_key": _storable(routing_key),
         "arguments_sha256": arguments_digest(arguments),
         "sop_slug": served.slug if served is not None else "",
         "version": served.version if served is not None else None,
@@ -74,8 +75,12 @@ def make_record(
         "error": error[:500],
         "bucket": bucket,
         "variant": getattr(served, "variant", "") if served is not None else "",
-        "question": question[:MAX_LOGGED_QUESTION_CHARS] if isinstance(question, str) else "",
+        "question": _storable(question[:MAX_LOGGED_QUESTION_CHARS]) if isinstance(question, str) else "",
     }
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 def make_outcome(
@@ -105,7 +110,10 @@ class CallLog:
     def __init__(self, spool_path: Path) -> None:
         self.buffer: deque[dict[str, Any]] = deque(maxlen=MAX_BUFFER_RECORDS)
         self.spool_path = spool_path
+        self.refused_path = spool_path.with_suffix(".refused.jsonl")
         self.sent = 0
+        self.refused = 0
+        self.last_error = ""
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -157,26 +165,49 @@ class CallLog:
     async def flush(self, client: AppClient, bridge_id: str) -> int:
         """Send spooled records, then buffered ones; return how many were delivered.
 
-        On failure the undelivered records go (back) to the spool; nothing is dropped.
+        When the app cannot be reached the undelivered records go (back) to the spool; nothing is
+        dropped. A batch the app refuses as invalid (``TelemetryRefused``) would be refused again:
+        it is appended to ``<spool>.refused.jsonl`` for the operator, counted in ``refused``, and
+        not sent again, so it cannot block the records after it.
         """
         pending = self._take_spool()
         pending.extend(self._drain())
-        delivered = 0
+        done = delivered = 0  # records dealt with (delivered or set aside), and delivered
         try:
             for start in range(0, len(pending), BATCH_SIZE):
                 batch = pending[start : start + BATCH_SIZE]
-                await client.post_telemetry(bridge_id, batch)
-                delivered += len(batch)
+                try:
+                    await client.post_telemetry(bridge_id, batch)
+                    delivered += len(batch)
+                except TelemetryRefused as exc:
+                    self._set_aside(batch, str(exc))
+                done += len(batch)
+            if delivered == len(pending):
+                self.last_error = ""
         except AppUnavailable as exc:
-            self._spool(pending[delivered:])
-            logger.warning("tool-call log not delivered (%s); %d records spooled", exc, len(pending) - delivered)
+            self._spool(pending[done:])
+            self.last_error = str(exc)
+            logger.warning("tool-call log not delivered (%s); %d records spooled", exc, len(pending) - done)
         except BaseException:
             # Cancelled (shutdown) or failed unexpectedly mid-batch: keep what was not confirmed.
-            self._spool(pending[delivered:])
+            self._spool(pending[done:])
             raise
         finally:
             self.sent += delivered
         return delivered
+
+    def _set_aside(self, batch: list[dict[str, Any]], reason: str) -> None:
+        with self._locked(), self.refused_path.open("a", encoding="utf-8") as fh:
+            for record in batch:
+                fh.write(json.dumps(record) + "\n")
+        self.refused += len(batch)
+        self.last_error = f"telemetry refused: {reason}"
+        logger.error(
+            "the app refused %d telemetry records as invalid (%s); set aside in %s, not sent again",
+            len(batch),
+            reason,
+            self.refused_path,
+        )
 
     def drain(self) -> list[dict[str, Any]]:
         """Remove and return every buffered record (for bridges that log instead of shipping)."""

@@ -275,6 +275,28 @@ def build_mcp(state: BridgeState) -> SOPServer:
     return mcp
 
 
+CONTROL_CHARACTERS = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
+def _unstorable_text(arguments: Any) -> Reply | None:
+    """Return an error reply naming the first text argument that holds a control character (NUL
+    and the other C0 controls but tab, newline and carriage return): no SOP, question or routing
+    key contains one, and a NUL cannot be stored in the app's database."""
+    if not isinstance(arguments, dict):
+        return None
+    for name, value in arguments.items():
+        if isinstance(value, str) and not CONTROL_CHARACTERS.isdisjoint(value):
+            return Reply(
+                {
+                    "error": "Invalid argument",
+                    "detail": f"'{name}' contains a control character (such as NUL); send plain text.",
+                },
+                is_error=True,
+                error=f"control character in argument {name}",
+            )
+    return None
+
+
 def _key(routing_key: str | None) -> str | None:
     """Return the conversation's routing key: the argument, else the session header, else None."""
     return routing_key if routing_key is not None else (session_routing_key.get() or None)
@@ -298,7 +320,7 @@ class CallLogMiddleware:
         arguments = params.get("arguments") or {}
         started = time.perf_counter()
         bundle = self.state.library.sha256
-        denied = _caller_lacks(TOOL_SCOPES.get(tool, SCOPE_READ))
+        denied = _caller_lacks(TOOL_SCOPES.get(tool, SCOPE_READ)) or _unstorable_text(arguments)
         result: Any = None
         error = ""
         try:

@@ -177,9 +177,11 @@ class BridgeState:
         }
 
     def health(self) -> dict[str, Any]:
-        """Return the bridge's status for ``/healthz``."""
+        """Return the bridge's status for ``/healthz``: ``status`` is ``"degraded"`` while tool
+        calls wait on disk because telemetry cannot be delivered (``telemetry_error`` says why)."""
+        spooled = self.calls.spooled()
         return {
-            "status": "ok",
+            "status": "degraded" if spooled and self.calls.last_error else "ok",
             "bridge_id": self.config.bridge_id,
             "bundle_sha256": self.library.sha256,
             "tools_sha256": self.tools_sha256,
@@ -190,7 +192,10 @@ class BridgeState:
             "rejected_bundle": self.rejected_bundle,
             "last_sync_ok": self.last_sync_ok,
             "calls_buffered": len(self.calls.buffer),
+            "calls_spooled": spooled,
             "calls_sent": self.calls.sent,
+            "calls_refused": self.calls.refused,
+            "telemetry_error": self.calls.last_error,
             "routing": {
                 name: {"model": index.encoder.name, "threshold": round(index.threshold, 4)}
                 for name, index in self.library.router.semantic.items()

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import InvalidInput
+from apps.core.text import stored_text
 from apps.sops.models import SOPVersion
 
 from .models import AgentToken, ToolCall
@@ -58,22 +59,22 @@ def _parse_call(item: Any, bridge_id: str, token_ids: set[int]) -> ToolCall:
     return ToolCall(
         call_id=uuid.UUID(str(item["call_id"])),
         called_at=called_at,
-        bridge_id=bridge_id[:100],
-        tool=str(item["tool"])[:64],
+        bridge_id=stored_text(bridge_id, 100, "bridge_id"),
+        tool=stored_text(item["tool"], 64, "tool"),
         agent_token_id=token_id if token_id in token_ids else None,
-        agent_name=str(item.get("agent_name") or "")[:100],
-        routing_key=str(item.get("routing_key") or "")[:200],
-        arguments_sha256=str(item["arguments_sha256"])[:64],
-        sop_slug=str(item.get("sop_slug") or "")[:170],
+        agent_name=stored_text(item.get("agent_name"), 100, "agent_name"),
+        routing_key=stored_text(item.get("routing_key"), 200, "routing_key"),
+        arguments_sha256=stored_text(item["arguments_sha256"], 64, "arguments_sha256"),
+        sop_slug=stored_text(item.get("sop_slug"), 170, "sop_slug"),
         version_number=item.get("version") if isinstance(item.get("version"), int) else None,
-        content_sha256=str(item.get("content_sha256") or "")[:64],
-        bundle_sha256=str(item.get("bundle_sha256") or "")[:64],
+        content_sha256=stored_text(item.get("content_sha256"), 64, "content_sha256"),
+        bundle_sha256=stored_text(item.get("bundle_sha256"), 64, "bundle_sha256"),
         latency_ms=float(item["latency_ms"]),
         is_error=bool(item.get("is_error", False)),
-        error=str(item.get("error") or "")[:500],
+        error=stored_text(item.get("error"), 500, "error"),
         bucket=bucket,
-        variant=str(item.get("variant") or "")[:8],
-        question=str(item.get("question") or "")[:MAX_QUESTION_CHARS],
+        variant=stored_text(item.get("variant"), 8, "variant"),
+        question=stored_text(item.get("question"), MAX_QUESTION_CHARS, "question"),
     )
 
 

@@ -170,6 +170,32 @@ def test_telemetry__malformed_records_rejected_others_stored(db: Any) -> None:
     assert ToolCall.objects.count() == 1
 
 
+def test_telemetry__nul_in_a_text_field__that_record_rejected_the_batch_stored(live_version: Any) -> None:
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    calls = [_call(routing_key="conv\x001"), _call(), _call(question="refund\x00?")]
+    outcomes = [
+        {
+            "category": "billing",
+            "sop_key": "refund_policy",
+            "version": 1,
+            "outcome": "resolved",
+            "routing_key": "a\x00",
+        },
+        {"category": "billing", "sop_key": "refund_policy", "version": 1, "outcome": "resolved", "routing_key": "ok"},
+    ]
+    response = bearer(bridge).post(
+        "/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": calls, "outcomes": outcomes}, format="json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["calls"], body["outcomes"]) == (1, 1)
+    assert [(r["kind"], r["index"]) for r in body["rejected"]] == [("call", 0), ("call", 2), ("outcome", 0)]
+    assert "routing_key contains a NUL character" in body["rejected"][0]["error"]
+    assert "question contains a NUL character" in body["rejected"][1]["error"]
+    assert "routing_key contains a NUL character" in body["rejected"][2]["error"]
+    assert ToolCall.objects.count() == 1
+
+
 def test_telemetry__not_lists__400(db: Any) -> None:
     _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
     response = bearer(bridge).post("/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": "x"}, format="json")

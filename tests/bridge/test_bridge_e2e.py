@@ -197,3 +197,24 @@ def test_routing_by_meaning__real_mcp__paraphrase_reached_and_question_logged(
     assert logged.question == paraphrase
     assert ToolCall.objects.get(question="Recommend me a good pizza place").sop_slug == ""
     assert (cache_dir / "embeddings").is_dir()  # the library's vectors persist for the next start
+
+
+def test_nul_in_an_argument__clear_error_and_logging_goes_on(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        _, bad = post_tool(
+            bridge.url,
+            library["reader"],
+            "get_sop_for_question",
+            {"question": "My account is locked", "routing_key": "conv\x001"},
+        )
+        _, good = post_tool(bridge.url, library["reader"], "get_sop_for_question", {"question": "My account is locked"})
+        wait_until(lambda: ToolCall.objects.count() >= 2, timeout=5, message="both calls to be logged")
+        health = bridge.health()
+    is_error, payload = reply_of(bad)
+    assert is_error and "'routing_key' contains a control character" in payload["detail"]
+    assert not reply_of(good)[0]
+    assert ToolCall.objects.get(is_error=True).routing_key == "conv\ufffd1"
+    assert health is not None and health["status"] == "ok"
+    assert (health["calls_spooled"], health["calls_refused"], health["telemetry_error"]) == (0, 0, "")

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_bridge.app_client import AppUnavailable
+from mcp_bridge.app_client import AppUnavailable, TelemetryRefused
 from mcp_bridge.auth import Credentials
 from mcp_bridge.bundle_format import BUNDLE_FORMAT, BundleError, bundle_sha256, canonical_bytes, parse_and_verify
-from mcp_bridge.calllog import CallLog, make_record
+from mcp_bridge.calllog import BATCH_SIZE, CallLog, make_record
 from mcp_bridge.library import Library
 from mcp_bridge.replies import MULTIPLE_SOPS_TEXT, NO_SOP_TEXT, list_categories, sop_for_question, specific_sop
 from mcp_bridge.routing import RoutableSOP, Router
@@ -213,12 +213,17 @@ def test_credentials__hash_lookup() -> None:
 class _App:
     """Stands in for the app's ingest endpoint: fails ``failures`` times, or hangs when ``hang``."""
 
-    def __init__(self, failures: int = 0, hang: bool = False) -> None:
-        self.failures, self.hang, self.received = failures, hang, []
+    def __init__(self, failures: int = 0, hang: bool = False, refuse: int = 0) -> None:
+        self.failures, self.hang, self.refuse, self.received = failures, hang, refuse, []
+        self.posts = 0
 
     async def post_telemetry(self, bridge_id: str, calls: list[dict[str, Any]]) -> int:
+        self.posts += 1
         if self.hang:
             await anyio.sleep(60)
+        if self.refuse:
+            self.refuse -= 1
+            raise TelemetryRefused("HTTP 400 {'calls': ['Expected a list']}")
         if self.failures:
             self.failures -= 1
             raise AppUnavailable("HTTP 503")
@@ -261,3 +266,36 @@ def test_call_log__flush_cancelled__records_kept(tmp_path: Path) -> None:
 
     anyio.run(scenario)
     assert log.spooled() == 5
+
+
+def test_call_log__batch_refused_as_invalid__set_aside_not_resent_later_ones_delivered(tmp_path: Path) -> None:
+    log = CallLog(tmp_path / "calls.jsonl")
+    app = _App(refuse=1)
+    for i in range(BATCH_SIZE + 3):  # two batches: the first is refused
+        log.add(_record(i))
+
+    async def scenario() -> None:
+        assert await log.flush(app, "b1") == 3  # type: ignore[arg-type]
+        assert "telemetry refused: HTTP 400" in log.last_error
+        log.add(_record(-1))
+        assert await log.flush(app, "b1") == 1  # type: ignore[arg-type]
+
+    anyio.run(scenario)
+    assert app.posts == 3 and len(app.received) == 4
+    assert log.spooled() == 0 and log.refused == BATCH_SIZE and log.last_error == ""
+    kept = (tmp_path / "calls.refused.jsonl").read_text().splitlines()
+    assert [json.loads(line)["arguments_sha256"] for line in kept] == [
+        _record(i)["arguments_sha256"] for i in range(BATCH_SIZE)
+    ]
+
+
+def test_call_record__nul_in_routing_key_and_question__replaced() -> None:
+    record = make_record(
+        tool="get_sop_for_question",
+        arguments={"question": "refund\x00?"},
+        caller=None,
+        bundle_sha256="b",
+        latency_ms=1.0,
+        routing_key="c\x00",
+    )
+    assert (record["question"], record["routing_key"]) == ("refund\ufffd?", "c\ufffd")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import InvalidInput, NotFound
+from apps.core.text import stored_text
 from apps.sops.models import SOP, SOPVersion, VersionStatus
 from mcp_bridge.bucketing import gets_canary
 
@@ -76,10 +77,10 @@ def outcomes_record(*, records: list[Any], source: OutcomeSource, reporter: str 
                     recorded_at=_parse_time(record.get("recorded_at"), now),
                     sop_id=sop_of[version_id],
                     version_id=version_id,
-                    routing_key=str(record.get("routing_key") or "")[:200],
+                    routing_key=stored_text(record.get("routing_key"), 200, "routing_key"),
                     outcome=kind,
                     source=source,
-                    reporter=str(record.get("reporter") or reporter)[:100],
+                    reporter=stored_text(record.get("reporter") or reporter, 100, "reporter"),
                 )
             )
         except (TypeError, ValueError, InvalidInput) as exc:
