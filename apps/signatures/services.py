@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -103,7 +104,8 @@ def signing_locked_until(user: Any) -> datetime | None:
 def signature_verify(*, signer: Any, password: str, action: str, meaning: str | None = None) -> SignatureIntent:
     """Check that ``signer`` re-entered their own password to sign ``action`` with ``meaning``.
 
-    A wrong password is audited (``signature.refused``) in its own transaction; after
+    A wrong password is audited (``signature.refused``) in its own transaction, the signer's row
+    locked meanwhile so parallel attempts are checked one after another; after
     ``SOPGOV_SIGNING_MAX_FAILURES`` of them within ``SOPGOV_SIGNING_LOCK_MINUTES`` minutes
     signing is locked for that long (audited once, ``signature.locked``).
 
@@ -117,16 +119,15 @@ def signature_verify(*, signer: Any, password: str, action: str, meaning: str | 
         raise InvalidInput(
             "Signing needs your password.", field_errors={"password": ["Re-enter your password to sign."]}
         )
-    locked = signing_locked_until(signer)
-    if locked is not None:
-        minutes = max(1, round((locked - timezone.now()).total_seconds() / 60))
-        raise SigningLocked(
-            f"Signing is locked after {settings.SOPGOV_SIGNING_MAX_FAILURES} wrong passwords; try again in about "
-            f"{minutes} minute{'s' if minutes != 1 else ''}.",
-            extra={"retry_after": int((locked - timezone.now()).total_seconds()) + 1},
-        )
-    if not signer.is_active or not signer.check_password(password):
-        with transaction.atomic():
+    # One attempt at a time per signer: the row lock makes "is signing locked?", the password
+    # check and the failure's audit event one step, so parallel tries cannot all be checked
+    # before any failure is counted (they wait, then see the count).
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=signer.pk).first()
+        locked = signing_locked_until(signer)
+        wrong = locked is None and not (signer.is_active and signer.check_password(password))
+        failures = left = 0
+        if wrong:
             audit_record(
                 actor=signer,
                 action=AuditAction.SIGNATURE_REFUSED,
@@ -134,10 +135,9 @@ def signature_verify(*, signer: Any, password: str, action: str, meaning: str | 
                 reason=f"wrong password when signing {action!r}",
                 data={"action": action, "meaning": meaning},
             )
-        failures = len(_failures_since(signer))
-        left = settings.SOPGOV_SIGNING_MAX_FAILURES - failures
-        if left <= 0:
-            with transaction.atomic():
+            failures = len(_failures_since(signer))
+            left = settings.SOPGOV_SIGNING_MAX_FAILURES - failures
+            if left <= 0:
                 audit_record(
                     actor=signer,
                     action=AuditAction.SIGNING_LOCKED,
@@ -145,10 +145,19 @@ def signature_verify(*, signer: Any, password: str, action: str, meaning: str | 
                     reason=f"{failures} wrong passwords",
                     data={"minutes": settings.SOPGOV_SIGNING_LOCK_MINUTES},
                 )
-            raise SigningLocked(
-                f"Wrong password. Signing is now locked for {settings.SOPGOV_SIGNING_LOCK_MINUTES} minutes.",
-                extra={"retry_after": settings.SOPGOV_SIGNING_LOCK_MINUTES * 60},
-            )
+    if locked is not None:
+        minutes = max(1, round((locked - timezone.now()).total_seconds() / 60))
+        raise SigningLocked(
+            f"Signing is locked after {settings.SOPGOV_SIGNING_MAX_FAILURES} wrong passwords; try again in about "
+            f"{minutes} minute{'s' if minutes != 1 else ''}.",
+            extra={"retry_after": int((locked - timezone.now()).total_seconds()) + 1},
+        )
+    if wrong and left <= 0:
+        raise SigningLocked(
+            f"Wrong password. Signing is now locked for {settings.SOPGOV_SIGNING_LOCK_MINUTES} minutes.",
+            extra={"retry_after": settings.SOPGOV_SIGNING_LOCK_MINUTES * 60},
+        )
+    if wrong:
         raise SignatureRefused(
             f"Wrong password: nothing was signed. {left} attempt{'s' if left != 1 else ''} left before signing is locked.",
             extra={"attempts_left": left},

@@ -182,3 +182,38 @@ def test_import__signatures_recorded_as_attested_imports(people: dict[str, Any])
         ("reviewer", "approved", "import", "admin (import_sops)"),
         ("release", "released", "import", "admin (import_sops)"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign__parallel_wrong_passwords__at_most_the_limit_checked_then_the_right_one_locked(
+    people: dict[str, Any],
+) -> None:
+    """40 simultaneous tries (the right password among the last): each waits for the one before
+    it to be counted, so only ``SOPGOV_SIGNING_MAX_FAILURES`` passwords are ever checked."""
+    import threading
+
+    from django.db import connection
+
+    signer = people["release"]
+    start = threading.Barrier(40)
+    outcomes: list[str] = []
+
+    def attempt(password: str) -> None:
+        try:
+            start.wait()
+            signature_verify(signer=signer, password=password, action="publish")
+            outcomes.append("signed")
+        except (SignatureRefused, SigningLocked) as exc:
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=("guess" if i < 38 else "pw",)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert AuditEvent.objects.filter(action="signature.refused", actor=signer).count() == 5
+    assert AuditEvent.objects.filter(action="signature.locked", actor=signer).count() == 1
+    assert outcomes.count("signed") <= 1  # the right password may only win before the lock
+    assert outcomes.count("SignatureRefused") == 4 and len(outcomes) == 40
