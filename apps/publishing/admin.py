@@ -152,7 +152,7 @@ class PublicationTargetAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
-                "<path:object_id>/do/<str:operation>/",
+                "<int:object_id>/do/<str:operation>/",
                 wrap(lambda r, object_id, operation: admin_views.target_operation(r, object_id, operation)),
                 name="publishing_publicationtarget_operation",
             ),

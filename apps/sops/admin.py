@@ -133,22 +133,22 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
             path("routing/", wrap(lambda r: routing_views.playground(self, r)), name="sops_sop_routing"),
             path("routing-tests/add/", wrap(lambda r: routing_views.test_add(self, r)), name="sops_routingtest_add"),
             path(
-                "routing-tests/<str:test_id>/remove/",
+                "routing-tests/<int:test_id>/remove/",
                 wrap(lambda r, test_id: routing_views.test_remove(self, r, test_id)),
                 name="sops_routingtest_remove",
             ),
             path(
-                "<path:sop_id>/draft/",
+                "<int:sop_id>/draft/",
                 wrap(lambda r, sop_id: admin_views.version_new(self, r, sop_id)),
                 name="sops_sop_draft",
             ),
             path(
-                "<path:object_id>/review/",
+                "<int:object_id>/review/",
                 wrap(lambda r, object_id: admin_views.sop_review(self, r, object_id)),
                 name="sops_sop_review",
             ),
             path(
-                "<path:object_id>/timeline/",
+                "<int:object_id>/timeline/",
                 wrap(lambda r, object_id: admin_views.sop_timeline(self, r, object_id)),
                 name="sops_sop_timeline",
             ),
@@ -208,22 +208,22 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
         return [
             path("preview/", wrap(lambda r: admin_views.markdown_preview(self, r)), name="sops_sopversion_preview"),
             path(
-                "<path:object_id>/edit/",
+                "<int:object_id>/edit/",
                 wrap(lambda r, object_id: admin_views.version_edit(self, r, object_id)),
                 name="sops_sopversion_edit",
             ),
             path(
-                "<path:object_id>/diff/",
+                "<int:object_id>/diff/",
                 wrap(lambda r, object_id: admin_views.version_diff(self, r, object_id)),
                 name="sops_sopversion_diff",
             ),
             path(
-                "<path:object_id>/routing-check/",
+                "<int:object_id>/routing-check/",
                 wrap(lambda r, object_id: routing_views.check_run(self, r, object_id)),
                 name="sops_sopversion_routing_check",
             ),
             path(
-                "<path:object_id>/do/<str:action>/",
+                "<int:object_id>/do/<str:action>/",
                 wrap(lambda r, object_id, action: admin_views.version_action(self, r, object_id, action)),
                 name="sops_sopversion_action",
             ),

@@ -67,7 +67,9 @@ def sop_add(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse
 
 def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """The SOP page: live version, version history, details form (owner/admin) and its trail."""
-    sop = get_object_or_404(selectors.sop_list(), pk=object_id)
+    if not str(object_id).isdigit():  # the admin's own change URL takes any text
+        raise Http404("No such SOP.")
+    sop = get_object_or_404(selectors.sop_list(), pk=int(object_id))
     can_change = permissions.can_change_sop(request.user, sop)
     form = SOPDetailsForm(request.POST or None, initial={"title": sop.title, "owner": sop.owner})
     if request.method == "POST":

@@ -80,12 +80,12 @@ def test_add(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
     return _back(request, default)
 
 
-def test_remove(model_admin: admin.ModelAdmin, request: HttpRequest, test_id: str) -> HttpResponse:
+def test_remove(model_admin: admin.ModelAdmin, request: HttpRequest, test_id: int) -> HttpResponse:
     """POST: remove a routing test question; back to its SOP's page."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        services.routing_test_remove(actor=request.user, test_id=int(test_id) if test_id.isdigit() else 0)
+        services.routing_test_remove(actor=request.user, test_id=test_id)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

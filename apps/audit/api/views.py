@@ -70,6 +70,8 @@ class AuditEventFilter(filters.FilterSet):
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit trail, newest first; no endpoint can change it."""
 
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
+
     serializer_class = AuditEventSerializer
     permission_classes = [
         require_permission(

@@ -113,6 +113,8 @@ class PublicationFilter(filters.FilterSet):
 class PublicationViewSet(viewsets.ReadOnlyModelViewSet):
     """The ledger: every bundle change per target, by whom, when, why, and how it went."""
 
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
+
     serializer_class = PublicationSerializer
     permission_classes = [
         require_permission(
@@ -282,6 +284,8 @@ class DeploymentFilter(filters.FilterSet):
 
 class DeploymentViewSet(viewsets.ReadOnlyModelViewSet):
     """Deployments with their progress (0–100), current step and log; poll one while it runs."""
+
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
 
     serializer_class = DeploymentSerializer
     permission_classes = [

@@ -38,6 +38,8 @@ class VersionReleaseViewSet(viewsets.GenericViewSet):
     invalid transition or a rollout in progress, 429 signing locked.
     """
 
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
+
     permission_classes = [CanViewSOPs]
     serializer_class = VersionSerializer
 
@@ -102,6 +104,8 @@ class SignedRolloutControlSerializer(RolloutControlSerializer):
 class RolloutControlViewSet(viewsets.GenericViewSet):
     """Rollout controls (release managers, reason required): ``advance``, ``complete`` and ``abort``
     are e-signed; ``pause`` and ``resume`` are not. 403 for others, 409 for a rollout in the wrong state."""
+
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
 
     permission_classes = [CanViewSOPs]
     serializer_class = RolloutSerializer

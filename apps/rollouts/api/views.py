@@ -79,6 +79,8 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     """Staged rollouts: list (filters ``sop``, ``state``, ``active``), detail and metrics. The
     controls (``/rollouts/{id}/advance/`` …) are served by ``apps.releases.api``."""
 
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
+
     serializer_class = RolloutSerializer
     permission_classes = [CanViewSOPs]
     filterset_class = RolloutFilter
@@ -126,6 +128,8 @@ class RolloutPlanSerializer(serializers.ModelSerializer):
 
 class RolloutPlanViewSet(viewsets.ReadOnlyModelViewSet):
     """Rollout plans (templates); release managers edit them in the admin."""
+
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
 
     serializer_class = RolloutPlanSerializer
     permission_classes = [CanViewSOPs]

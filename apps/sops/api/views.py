@@ -75,6 +75,8 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
 class SOPViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """SOPs: list with filters, create, and each SOP's versions."""
 
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
+
     serializer_class = SOPSerializer
     permission_classes = [CanViewSOPs]
     filterset_class = SOPFilter
@@ -138,6 +140,8 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     Errors: 400 invalid body, 403 role or self-approval, 409 invalid transition or edit conflict.
     """
+
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is a 404, not a database error
 
     permission_classes = [CanViewSOPs]
     filterset_class = VersionFilter

@@ -1,0 +1,53 @@
+"""A non-numeric id in any id route is a 404 (it used to reach the database as a bad integer: 500)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+ADMIN_URLS = [
+    "/admin/sops/sop/abc/change/",
+    "/admin/sops/sop/abc/draft/",
+    "/admin/sops/sop/abc/review/",
+    "/admin/sops/sop/abc/timeline/",
+    "/admin/sops/sop/routing-tests/abc/remove/",
+    "/admin/sops/sopversion/abc/change/",
+    "/admin/sops/sopversion/abc/edit/",
+    "/admin/sops/sopversion/abc/diff/",
+    "/admin/sops/sopversion/abc/routing-check/",
+    "/admin/sops/sopversion/abc/do/approve/",
+    "/admin/rollouts/rollout/abc/change/",
+    "/admin/publishing/target/abc/change/",
+    "/admin/publishing/target/abc/do/deploy/",
+]
+API_URLS = [
+    "/api/v1/sops/abc/",
+    "/api/v1/sops/abc/versions/",
+    "/api/v1/versions/abc/",
+    "/api/v1/versions/abc/diff/",
+    "/api/v1/versions/abc/approve/",
+    "/api/v1/rollouts/abc/",
+    "/api/v1/rollout-plans/abc/",
+    "/api/v1/publications/abc/",
+    "/api/v1/deployments/abc/",
+    "/api/v1/audit-events/abc/",
+]
+
+
+@pytest.mark.parametrize("url", ADMIN_URLS)
+def test_admin__non_numeric_id__404(people: dict[str, Any], url: str) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(people["admin"])
+    assert client.get(url, follow=True).status_code == 404
+    assert client.post(url, follow=True).status_code in (404, 405)
+
+
+@pytest.mark.parametrize("url", API_URLS)
+def test_api__non_numeric_id__404(people: dict[str, Any], url: str) -> None:
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(people["admin"])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {}, format="json").status_code in (404, 405)
