@@ -144,12 +144,19 @@ _JSON_FIELDS = ("before", "after", "data")
 _TIMESTAMP = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
-def _export_query(filters: AuditFilters) -> Any:
+FORMULA_START = r"^[=+\-@\t\r]"
+"""A cell starting like this is read as a formula by spreadsheets (OWASP, "CSV Injection")."""
+
+
+def _export_query(filters: AuditFilters, *, for_spreadsheet: bool = False) -> Any:
     """The export's rows as database-side text: timestamps in UTC ISO 8601, JSON columns as
-    their JSON text, so nothing is decoded and re-encoded row by row in Python."""
+    their JSON text, so nothing is decoded and re-encoded row by row in Python. With
+    ``for_spreadsheet``, a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage
+    return gets a leading ``'`` so a spreadsheet shows it as text instead of running it (OWASP's
+    CSV-injection advice; JSON columns start with ``{``, ``[``, ``"`` or a letter and are left as they are)."""
     from django.db import connection
-    from django.db.models import F, Func, TextField, Value
-    from django.db.models.functions import Cast
+    from django.db.models import Case, CharField, F, Func, Q, TextField, Value, When
+    from django.db.models.functions import Cast, Concat
 
     events = audit_event_search(filters)
     if connection.vendor == "postgresql":
@@ -163,20 +170,34 @@ def _export_query(filters: AuditFilters) -> Any:
         stamp = Func(Value("%Y-%m-%dT%H:%M:%fZ"), F("created_at"), function="strftime", output_field=TextField())
     texts = {f"{name}_text": Cast(name, TextField()) for name in _JSON_FIELDS}
     events = events.annotate(created_text=stamp, **texts)
-    columns = [
-        {"created_at": "created_text", **{n: f"{n}_text" for n in _JSON_FIELDS}}.get(name, name)
-        for name in EXPORT_FIELDS
-    ]
-    return events.values_list(*columns)
+    renamed = {"created_at": "created_text", **{n: f"{n}_text" for n in _JSON_FIELDS}}
+    if for_spreadsheet:
+        plain = [
+            name
+            for name in EXPORT_FIELDS
+            if name not in renamed and isinstance(AuditEvent._meta.get_field(name), CharField | TextField)
+        ]
+        safe = {
+            f"{name}_safe": Case(
+                When(Q(**{f"{name}__regex": FORMULA_START}), then=Concat(Value("'"), F(name))),
+                default=F(name),
+                output_field=TextField(),
+            )
+            for name in plain
+        }
+        events = events.annotate(**safe)
+        renamed.update({name: f"{name}_safe" for name in plain})
+    return events.values_list(*[renamed.get(name, name) for name in EXPORT_FIELDS])
 
 
 def export_csv(filters: AuditFilters) -> Iterator[str]:
-    """Yield the matching events as CSV text chunks (header first), streamed: on PostgreSQL
+    """Yield the matching events as CSV text chunks (header first), cells that a spreadsheet
+    would run as formulas neutralised (``_export_query``), streamed: on PostgreSQL
     by ``COPY (query) TO STDOUT`` (the server writes the CSV; ≈ 250,000 rows/s), elsewhere from
     a server-side cursor. Memory stays constant however many rows match."""
     from django.db import connection
 
-    query = _export_query(filters)
+    query = _export_query(filters, for_spreadsheet=True)
     if connection.vendor == "postgresql":
         sql, params = query.query.sql_with_params()
         yield ",".join(EXPORT_FIELDS) + "\r\n"

@@ -209,3 +209,25 @@ def test_timeline__versions_reviews_signatures_rollout_and_bundles_in_order(
     assert "e-signed by release, meaning “released”" in html
     assert "Bundle published" in html
     assert 'sopgov-in_review">In review</span>' in html  # states as people read them
+
+
+def test_export__csv_cells_that_look_like_formulas__neutralised_json_unchanged(
+    sop: SOP, people: dict[str, Any]
+) -> None:
+    from apps.audit.models import AuditAction
+    from apps.audit.services import audit_record
+
+    for reason in ('=HYPERLINK("http://evil.example")', "+1", "-2+3", "@SUM(A1)", "\tx", "plain"):
+        audit_record(
+            actor=people["author"], action=AuditAction.SOP_UPDATE, target=sop, sop_slug=sop.slug, reason=reason
+        )
+    audit_seal()
+    auditor = _as(people["auditor"])
+    url = "/admin/audit/auditevent/export.{}?action=sop.update"
+    rows = list(csv.DictReader(io.StringIO(b"".join(auditor.get(url.format("csv")).streaming_content).decode())))
+    assert sorted(r["reason"] for r in rows) == sorted(
+        ['\'=HYPERLINK("http://evil.example")', "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain"]
+    )
+    assert all(not r["actor_label"].startswith("'") and r["data"] for r in rows)
+    as_json = json.loads(b"".join(auditor.get(url.format("json")).streaming_content))
+    assert '=HYPERLINK("http://evil.example")' in {e["reason"] for e in as_json}
