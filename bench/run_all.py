@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 
 for script in (
     "rollout_gates.py",
+    "diff_scale.py",
     "routing_accuracy.py",
     "publish_latency.py",
     "bridge_throughput.py",
