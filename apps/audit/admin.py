@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin import ReadOnlyAdminMixin, guarded_view
 
 from . import admin_views
 from .models import AuditEvent
@@ -52,17 +52,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return admin_views.trail(self, request)
 
     def get_urls(self) -> list:
-        wrap = self.admin_site.admin_view
-
         def guarded(view: Any) -> Any:
-            def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-                if not self.has_view_permission(request):
-                    from django.core.exceptions import PermissionDenied
-
-                    raise PermissionDenied
-                return view(self, request, *args, **kwargs)
-
-            return wrap(run)
+            return guarded_view(self, lambda request, *args, **kwargs: view(self, request, *args, **kwargs))
 
         return [
             path("export.<str:fmt>", guarded(admin_views.export), name="audit_auditevent_export"),

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin import ReadOnlyAdminMixin, guarded_view
 
 from . import admin_views
 from .models import BridgeHeartbeat, Bundle, BundleHead, Deployment, Publication, PublicationTarget, TargetKind
@@ -149,7 +149,9 @@ class PublicationTargetAdmin(admin.ModelAdmin):
         target_save(actor=request.user, target=obj)
 
     def get_urls(self) -> list:
-        wrap = self.admin_site.admin_view
+        def wrap(view: Any) -> Any:
+            return guarded_view(self, view)
+
         return [
             path(
                 "<int:object_id>/do/<str:operation>/",

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin import guarded_view
 from apps.core.errors import ApplicationError
 
 from . import admin_views, routing_views, selectors, services
@@ -127,7 +128,9 @@ class SOPAdmin(NoDeleteMixin, admin.ModelAdmin):
         return obj.open_versions  # type: ignore[attr-defined]
 
     def get_urls(self) -> list:
-        wrap = self.admin_site.admin_view
+        def wrap(view: Any) -> Any:
+            return guarded_view(self, view)
+
         return [
             path("reviews/", wrap(lambda r: admin_views.reviews_due_page(self, r)), name="sops_sop_reviews"),
             path("routing/", wrap(lambda r: routing_views.playground(self, r)), name="sops_sop_routing"),
@@ -204,7 +207,9 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
         return f"{obj.approval_count}/{obj.sop.category.min_approvals}"  # type: ignore[attr-defined]
 
     def get_urls(self) -> list:
-        wrap = self.admin_site.admin_view
+        def wrap(view: Any) -> Any:
+            return guarded_view(self, view)
+
         return [
             path("preview/", wrap(lambda r: admin_views.markdown_preview(self, r)), name="sops_sopversion_preview"),
             path(
