@@ -95,7 +95,7 @@ class ToolCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "short_question",
         "routing_test",
         "latency_ms",
-        "is_error",
+        "result",
         "bridge_id",
     ]
     list_filter = ["tool", "is_error", "agent_name"]
@@ -105,6 +105,13 @@ class ToolCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 100
 
     change_list_template = "admin/agents/toolcall/change_list.html"
+
+    @admin.display(description="Result", ordering="is_error")
+    def result(self, obj: ToolCall) -> str:
+        """ "ok", or "error" with what went wrong (a boolean icon read as a green tick for errors)."""
+        if not obj.is_error:
+            return "ok"
+        return format_html('<span class="sopgov-error-text" title="{}">error</span>', obj.error)
 
     @admin.display(description="Question")
     def short_question(self, obj: ToolCall) -> str:

@@ -47,10 +47,14 @@ def _query(request: HttpRequest, **changes: Any) -> str:
 
 
 def trail(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
-    """The audit trail, newest first, 50 a page (keyset on id), filtered by the GET form."""
+    """The audit trail, newest first, 50 a page (keyset on id), filtered by the GET form. An
+    invalid filter lists nothing (the form says what is wrong): never every event as if it held."""
     form, filters = _filters(request)
     before = request.GET.get("before", "")
-    events, next_before = audit_page(filters, int(before) if before.isdigit() else None)
+    events: list[Any] = []
+    next_before = None
+    if not (form.is_bound and not form.is_valid()):
+        events, next_before = audit_page(filters, int(before) if before.isdigit() else None)
     head = AuditChainHead.objects.filter(pk=1).first()
     context = _context(
         model_admin,

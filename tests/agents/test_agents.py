@@ -200,3 +200,21 @@ def test_telemetry__not_lists__400(db: Any) -> None:
     _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
     response = bearer(bridge).post("/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": "x"}, format="json")
     assert response.status_code == 400
+
+
+def test_tool_call_list__says_ok_or_error_and_shows_the_question(people: dict[str, Any]) -> None:
+    from django.test import Client
+
+    _, bridge = agent_token_issue(actor=None, name="bridge", scopes=["bridge:sync"])
+    calls = [
+        _call(tool="get_sop_for_question", question="Where is my refund?"),
+        _call(is_error=True, error="Category not found"),
+    ]
+    bearer(bridge).post("/api/v1/bridge/telemetry/", {"bridge_id": "b1", "calls": calls}, format="json")
+    client = Client()
+    client.force_login(people["auditor"])
+    html = client.get("/admin/agents/toolcall/").content.decode()
+    assert "Where is my refund?" in html
+    assert '<span class="sopgov-error-text" title="Category not found">error</span>' in html
+    assert html.count('<td class="field-result">ok</td>') == 1
+    assert "icon-yes.svg" not in html  # no green tick standing for an error

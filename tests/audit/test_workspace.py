@@ -121,6 +121,13 @@ def test_trail__since_after_until_or_two_letters__error_shown_not_a_crash(people
     assert "at least 3 characters" in short
 
 
+def test_trail__invalid_filter__lists_nothing_rather_than_everything(sop: SOP, people: dict[str, Any]) -> None:
+    _titles(sop, people, 2)
+    html = _as(people["auditor"]).get("/admin/audit/auditevent/?since=notadate").content.decode()
+    assert "Enter a valid date" in html or "valid date" in html
+    assert _rows(html) == 0 and "Fix the filter above to list events." in html
+
+
 def test_trail__keyset_pages__no_overlap_and_constant_queries(sop: SOP, people: dict[str, Any]) -> None:
     auditor = _as(people["auditor"])
     auditor.get("/admin/audit/auditevent/")  # warm the session and content types
