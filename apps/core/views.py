@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from .throttling import FailOpenScopedRateThrottle
 
@@ -20,7 +26,34 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 class TokenView(ObtainAuthToken):
-    """``POST {username, password}`` → ``{token}``; use it as ``Authorization: Token <token>``."""
+    """``POST {username, password}`` → ``{token}``; use it as ``Authorization: Token <token>``.
+    Failed attempts count toward django-axes' lockout like the admin login's (429 when locked)."""
 
     throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "login"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # axes marks the request it was given — DRF's, which its middleware never sees
+            if getattr(request, "axes_locked_out", False):
+                return login_locked(request._request)
+            raise
+
+
+def login_locked(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """django-axes' lockout response (``AXES_LOCKOUT_CALLABLE``): 429 with ``Retry-After``, as JSON
+    ``{"error": "login_locked", "detail", "retry_after"}`` for the API, else the sign-in page's
+    "locked" message."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    minutes = max(1, seconds // 60)
+    detail = f"Too many failed sign-ins for this account or from this address; sign-in is locked for {minutes} minutes."
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"error": "login_locked", "detail": detail, "retry_after": seconds}, status=429
+        )
+    else:
+        response = render(request, "sopgov/login_locked.html", {"detail": detail}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

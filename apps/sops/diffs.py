@@ -106,7 +106,9 @@ def side_by_side(old: str, new: str) -> list[DiffRow]:
     rows: list[DiffRow] = []
     for tag, i1, i2, j1, j2 in line_opcodes(a, b):
         if tag == "equal":
-            rows.extend(DiffRow("equal", i + 1, a[i], j + 1, b[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
+            rows.extend(
+                DiffRow("equal", i + 1, a[i], j + 1, b[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            )
             continue
         left, right = list(range(i1, i2)), list(range(j1, j2))
         for k in range(max(len(left), len(right))):

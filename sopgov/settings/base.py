@@ -3,6 +3,7 @@
 Every variable is listed, with its default, in README.md ("Configuration").
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "apps.core",
     "apps.accounts",
     "apps.audit",
@@ -54,7 +56,27 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its response
 ]
+
+# Failed sign-ins (admin login and the API token endpoint), by django-axes: after
+# SOPGOV_LOGIN_FAILURE_LIMIT failures for one username — from any address — or from one client
+# address, sign-in is refused for SOPGOV_LOGIN_LOCK_MINUTES. The client address is REMOTE_ADDR
+# unless SOPGOV_PROXY_COUNT reverse proxies (or the SOPGOV_TRUSTED_PROXIES addresses) sit in
+# front: only then is X-Forwarded-For read (django-ipware), so a client cannot pick its address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("SOPGOV_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SOPGOV_LOGIN_LOCK_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.core.views.login_locked"
+SOPGOV_PROXY_COUNT = env.int("SOPGOV_PROXY_COUNT", default=0)
+SOPGOV_TRUSTED_PROXIES = env.list("SOPGOV_TRUSTED_PROXIES", default=[])
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...] = ("REMOTE_ADDR",)
+if SOPGOV_PROXY_COUNT or SOPGOV_TRUSTED_PROXIES:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = SOPGOV_PROXY_COUNT or None
+    AXES_IPWARE_PROXY_TRUSTED_IPS = SOPGOV_TRUSTED_PROXIES or None
 
 ROOT_URLCONF = "sopgov.urls"
 WSGI_APPLICATION = "sopgov.wsgi.application"
@@ -143,6 +165,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("SOPGOV_LOGIN_THROTTLE", default="20/min")},
+    # X-Forwarded-For counts for rate limits only behind that many proxies (else anyone sets it)
+    "NUM_PROXIES": env.int("SOPGOV_PROXY_COUNT", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "sopgov API",

@@ -188,14 +188,15 @@ def test_import__signatures_recorded_as_attested_imports(people: dict[str, Any])
 def test_sign__parallel_wrong_passwords__at_most_the_limit_checked_then_the_right_one_locked(
     people: dict[str, Any],
 ) -> None:
-    """40 simultaneous tries (the right password among the last): each waits for the one before
-    it to be counted, so only ``SOPGOV_SIGNING_MAX_FAILURES`` passwords are ever checked."""
+    """20 simultaneous tries (the right password among the last): each waits for the one before
+    it to be counted, so only ``SOPGOV_SIGNING_MAX_FAILURES`` passwords are ever checked (20
+    threads, 20 database connections: more could exhaust the server's connection slots)."""
     import threading
 
     from django.db import connection
 
     signer = people["release"]
-    start = threading.Barrier(40)
+    start = threading.Barrier(20)
     outcomes: list[str] = []
 
     def attempt(password: str) -> None:
@@ -203,12 +204,12 @@ def test_sign__parallel_wrong_passwords__at_most_the_limit_checked_then_the_righ
             start.wait()
             signature_verify(signer=signer, password=password, action="publish")
             outcomes.append("signed")
-        except (SignatureRefused, SigningLocked) as exc:
+        except Exception as exc:
             outcomes.append(type(exc).__name__)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=attempt, args=("guess" if i < 38 else "pw",)) for i in range(40)]
+    threads = [threading.Thread(target=attempt, args=("guess" if i < 18 else "pw",)) for i in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -216,4 +217,4 @@ def test_sign__parallel_wrong_passwords__at_most_the_limit_checked_then_the_righ
     assert AuditEvent.objects.filter(action="signature.refused", actor=signer).count() == 5
     assert AuditEvent.objects.filter(action="signature.locked", actor=signer).count() == 1
     assert outcomes.count("signed") <= 1  # the right password may only win before the lock
-    assert outcomes.count("SignatureRefused") == 4 and len(outcomes) == 40
+    assert outcomes.count("SignatureRefused") == 4 and len(outcomes) == 20, outcomes
