@@ -22,6 +22,7 @@ from apps.rollouts.permissions import SIGNED_CONTROLS, allowed_rollout_controls
 from apps.rollouts.selectors import rollout_list, rollout_summary
 from apps.signatures.models import ACTION_MEANINGS
 from apps.signatures.services import printed_name
+from apps.signatures.unsent import keep_unsent
 from apps.sops.models import SOP, SOPVersion
 from apps.sops.permissions import can_add_routing_test
 
@@ -66,6 +67,13 @@ def version_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
+        keep_unsent(
+            request,
+            version_id=version.pk,
+            action=action,
+            text=request.POST.get("text", ""),
+            meaning=request.POST.get("meaning"),
+        )
     else:
         outcome = (
             "a rollout started; it is now the canary"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from apps.rollouts.models import ACTIVE_STATES
 from apps.rollouts.selectors import active_rollout
 from apps.signatures.models import ACTION_MEANINGS
+from apps.signatures.unsent import restore_unsent
 from apps.sops.models import SOP, SOPVersion, VersionStatus
 from apps.sops.panels import Panel, register_sop_panels, register_version_panels
 
@@ -66,6 +67,7 @@ def version_panels(request: HttpRequest, version: SOPVersion) -> list[Panel]:
                     preview=preview,
                 )
         forms.append(form)
+    restore_unsent(request, version.pk, forms)
     if forms:
         panels.append(Panel("side", "sopgov/releases/_release_actions.html", {"action_forms": forms}))
     return panels

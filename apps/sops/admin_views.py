@@ -22,6 +22,7 @@ from apps.core.errors import ApplicationError, EditConflict
 from apps.core.markdown import render_markdown
 from apps.signatures.models import ACTION_MEANINGS
 from apps.signatures.services import printed_name
+from apps.signatures.unsent import keep_unsent, restore_unsent
 
 from . import actions, permissions, selectors, services
 from .diffs import side_by_side
@@ -259,6 +260,7 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         for name in allowed
         if name in ACTION_LABELS
     ]
+    restore_unsent(request, version.pk, action_forms)
     live = selectors.live_version(version.sop)
     context = _context(
         model_admin,
@@ -310,6 +312,13 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
             )
     except ApplicationError as exc:
         messages.error(request, exc.message)
+        keep_unsent(
+            request,
+            version_id=version.pk,
+            action=action,
+            text=request.POST.get("text", ""),
+            meaning=request.POST.get("meaning"),
+        )
     else:
         messages.success(request, _DONE[action].format(version=version, status=version.get_status_display().lower()))
     return redirect(_version_url(version))

@@ -62,7 +62,7 @@ def test_main_flow__draft_review_publish_serve_audit(
         )
         expect(reviewer.locator("h1 .sopgov-badge")).to_have_text("In review")
         expect(reviewer.locator("#signatures")).to_contain_text("No signatures yet.")
-        reviewer.fill("#text-approve", "Clear and correct")
+        expect(reviewer.locator("#text-approve")).to_have_value("Clear and correct")  # the comment is kept
         reviewer.select_option("#meaning-approve", "approved")
         reviewer.fill("#password-approve", "pw")
         reviewer.click("form[data-action=approve] button")

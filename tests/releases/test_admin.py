@@ -159,3 +159,20 @@ def test_dashboard__notice_shown_until_dismissed(
     client.post(f"/admin/release/notices/{notice.pk}/dismiss/")
     assert 'id="notices"' not in client.get("/admin/").content.decode()
     assert not AuditEvent.objects.filter(action="notice.dismiss").exists()
+
+
+def test_publish__wrong_password__reason_and_meaning_kept_on_the_page_once(
+    candidate: SOPVersion, people: dict[str, Any]
+) -> None:
+    from django.urls import reverse
+
+    client = login(people["release"])
+    url = reverse("releases:version_action", args=[candidate.pk, "publish"])
+    page = client.post(url, {"text": "Ship the new wording", "password": "nope", "meaning": "released"}, follow=True)
+    html = page.content.decode()
+    assert "Wrong password" in html
+    assert ">Ship the new wording</textarea>" in html
+    assert '<option value="released" selected>' in html
+    again = client.get(reverse("admin:sops_sopversion_change", args=[candidate.pk])).content.decode()
+    assert ">Ship the new wording</textarea>" not in again  # given back once
+    assert SOPVersion.objects.get(pk=candidate.pk).status == "approved"
