@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import SimpleTemplateResponse
@@ -57,3 +58,26 @@ class DatabaseUnavailableMiddleware:
         response = SimpleTemplateResponse("sopgov/service_unavailable.html", {"message": message}, status=503)
         response["Retry-After"] = "5"
         return response.render()
+
+
+class RequestTooLargeMiddleware:
+    """Answer 413 with a clear page when a form's body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
+    before anything reads it (Django would otherwise fail the CSRF check's read with a bare 400).
+
+    Placed before ``CsrfViewMiddleware``; judged on ``Content-Length``. The API answers 413 in
+    JSON itself (``apps.core.api``), so ``/api/`` is left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if limit is not None and length.isdigit() and int(length) > limit and not request.path.startswith("/api/"):
+            message = (
+                f"What you sent is {int(length) / 1_000_000:.1f} MB; the largest form this server takes is "
+                f"{limit / 1_000_000:.1f} MB, so nothing was saved. Go back: your browser still has your text."
+            )
+            return SimpleTemplateResponse("sopgov/request_too_large.html", {"message": message}, status=413).render()
+        return self.get_response(request)

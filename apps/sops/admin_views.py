@@ -29,6 +29,7 @@ from .diffs import side_by_side
 from .forms import ActionForm, SOPCreateForm, SOPDetailsForm, VersionForm, show_application_error
 from .models import SOP, SOPVersion
 from .panels import sop_page_panels, version_page_panels
+from .validation import max_content_bytes
 from .workflow import TRANSITIONS
 
 ACTION_LABELS = {
@@ -129,6 +130,7 @@ def _editor_response(
         conflict=conflict,
         can_submit=can_submit,
         preview_url=reverse("admin:sops_sopversion_preview"),
+        max_content_bytes=max_content_bytes(),
         live=selectors.live_version(sop),
         routing_tests=list(sop.routing_tests.all()),
     )

@@ -38,7 +38,27 @@
     // Warn before leaving with unsaved changes.
     var dirty = false;
     form.addEventListener("input", function () { dirty = true; });
-    form.addEventListener("submit", function () { dirty = false; });
+    // Too large to save: say so here and send nothing, so the text stays in the editor.
+    var maxBytes = parseInt(form.dataset.maxBytes || "0", 10);
+    form.addEventListener("submit", function (event) {
+      var size = new Blob([source.value]).size;  // UTF-8 bytes, as the server counts them
+      var note = document.getElementById("content-too-large");
+      if (maxBytes && size > maxBytes) {
+        event.preventDefault();
+        if (!note) {
+          note = document.createElement("p");
+          note.id = "content-too-large";
+          note.className = "errornote";
+          source.parentNode.insertBefore(note, source);
+        }
+        note.textContent = "The content is " + size.toLocaleString() + " bytes; the limit is " +
+          maxBytes.toLocaleString() + " bytes. Nothing was sent; your text is still here.";
+        note.scrollIntoView({ block: "center" });
+        return;
+      }
+      if (note) { note.remove(); }
+      dirty = false;
+    });
     window.addEventListener("beforeunload", function (event) {
       if (dirty) { event.preventDefault(); event.returnValue = ""; }
     });

@@ -167,6 +167,21 @@ def test_editor__invalid_then_fixed__nothing_lost(new_page: Any, sop: Any, peopl
     expect(page.locator("h1 .sopgov-badge")).to_have_text("Draft")
 
 
+def test_editor__content_over_the_limit__refused_in_place_text_kept(
+    new_page: Any, sop: Any, people: dict[str, Any]
+) -> None:
+    page = new_page("author")
+    page.goto(f"/admin/sops/sop/{sop.pk}/draft/")
+    huge = "## Steps\n" + "1. A very long procedure line.\n" * 120_000  # ≈ 3.7 MB
+    page.evaluate("text => { document.getElementById('id_content').value = text; }", huge)
+    page.fill("#id_summary", "Use for refunds.")
+    page.fill("#id_change_note", "Everything at once")
+    page.click("input[name=_save]")
+    expect(page.locator("#content-too-large")).to_contain_text("the limit is 200,000 bytes")
+    assert page.evaluate("document.getElementById('id_content').value.length") == len(huge)
+    assert not sop.versions.exists()
+
+
 def test_api_docs__swagger_ui_renders_offline(new_page: Any, people: dict[str, Any]) -> None:
     page = new_page("auditor")
     page.goto("/api/docs/")

@@ -1,4 +1,5 @@
-"""A non-numeric id in any id route is a 404 (it used to reach the database as a bad integer: 500)."""
+"""Error pages for bad requests: a non-numeric id in any id route is a 404 (it used to reach the
+database as a bad integer: 500), and a form over the upload limit is a 413 saying nothing was saved."""
 
 from __future__ import annotations
 
@@ -51,3 +52,13 @@ def test_api__non_numeric_id__404(people: dict[str, Any], url: str) -> None:
     client.force_authenticate(people["admin"])
     assert client.get(url).status_code == 404
     assert client.post(url, {}, format="json").status_code in (404, 405)
+
+
+def test_form_over_the_upload_limit__413_page_saying_nothing_was_saved(people: dict[str, Any], sop: Any) -> None:
+    client = Client()
+    client.force_login(people["author"])
+    body = "x" * 3_000_000
+    response = client.post(f"/admin/sops/sop/{sop.pk}/draft/", {"content": body, "summary": "s", "change_note": "c"})
+    assert response.status_code == 413
+    assert "nothing was saved" in response.content.decode()
+    assert not sop.versions.exists()
