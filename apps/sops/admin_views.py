@@ -27,7 +27,7 @@ from apps.signatures.unsent import keep_unsent, restore_unsent
 from . import actions, permissions, selectors, services
 from .diffs import side_by_side
 from .forms import ActionForm, SOPCreateForm, SOPDetailsForm, VersionForm, show_application_error
-from .models import SOP, SOPVersion
+from .models import SOP, ReviewDecision, SOPVersion, VersionStatus
 from .panels import sop_page_panels, version_page_panels
 from .validation import max_content_bytes
 from .workflow import TRANSITIONS
@@ -322,8 +322,21 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
             meaning=request.POST.get("meaning"),
         )
     else:
-        messages.success(request, _DONE[action].format(version=version, status=version.get_status_display().lower()))
+        messages.success(request, _done_message(action, version))
     return redirect(_version_url(version))
+
+
+def _done_message(action: str, version: SOPVersion) -> str:
+    """What a review action did, in words: an approval that is not yet enough says how many more."""
+    if action == "approve" and version.status == VersionStatus.IN_REVIEW:
+        required = version.sop.category.min_approvals
+        given = version.reviews.filter(decision=ReviewDecision.APPROVED).count()
+        more = required - given
+        return (
+            f"Your approval of {version} is recorded: {given} of the {required} approvals "
+            f"{version.sop.category.slug} requires; it needs {more} more before it can be published."
+        )
+    return _DONE[action].format(version=version, status=version.get_status_display().lower())
 
 
 _DONE = {

@@ -106,6 +106,23 @@ def test_admin_action__self_approval__refused_with_message(sop: SOP, people: dic
     assert version.status == "in_review"
 
 
+def test_admin_action__first_of_two_approvals__says_how_many_more(sop: SOP, people: dict[str, Any]) -> None:
+    sop.category.min_approvals = 2
+    sop.category.save()
+    version = advance(draft(sop, people["author"]), people, "in_review")
+    response = login(people["reviewer"]).post(
+        f"/admin/sops/sopversion/{version.pk}/do/approve/", {"text": "", "password": "pw"}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Your approval of {version} is recorded: 1 of the 2 approvals billing requires; "
+        "it needs 1 more before it can be published."
+    ]
+    second = login(people["reviewer2"]).post(
+        f"/admin/sops/sopversion/{version.pk}/do/approve/", {"text": "", "password": "pw"}, follow=True
+    )
+    assert [str(m) for m in second.context["messages"]] == [f"You approved {version}; it is now approved."]
+
+
 def test_admin_action__get__405(sop: SOP, people: dict[str, Any]) -> None:
     version = draft(sop, people["author"])
     assert login(people["author"]).get(f"/admin/sops/sopversion/{version.pk}/do/submit/").status_code == 405
