@@ -85,6 +85,7 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
             else:
                 messages.success(request, "Saved the SOP's details.")
                 return redirect(_sop_url(sop))
+        messages.error(request, "The SOP's details were not saved: see “Edit title and owner” below.")
     versions = list(selectors.version_list().filter(sop=sop).order_by("-number"))
     live = next((v for v in versions if v.status == "live"), None)
     context = _context(

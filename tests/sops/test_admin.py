@@ -298,3 +298,18 @@ def test_the_navigation_offers_each_role_its_pages(people: dict[str, Any], role:
     links = nav_links(response.content.decode())
     assert shown <= set(links)
     assert not hidden & set(links)
+
+
+def test_sop_details__title_of_only_spaces__error_shown_in_an_open_section(
+    live_version: SOPVersion, people: dict[str, Any]
+) -> None:
+    sop = live_version.sop
+    response = login(people["author"]).post(
+        f"/admin/sops/sop/{sop.pk}/change/", {"title": "   ", "owner": people["author"].pk}, follow=True
+    )
+    html = response.content.decode()
+    assert '<details class="sopgov-details" id="sop-details" open>' in html
+    assert "This field is required." in html
+    assert any("were not saved" in str(m) for m in response.context["messages"])
+    sop.refresh_from_db()
+    assert sop.title == "Refund policy"
