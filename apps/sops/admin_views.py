@@ -16,10 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.audit.selectors import sop_trail
 from apps.core.errors import ApplicationError, EditConflict
-from apps.core.markdown import render_markdown
+from apps.core.markdown import render_markdown, sanitiser_removals
 from apps.signatures.models import ACTION_MEANINGS
 from apps.signatures.services import printed_name
 from apps.signatures.unsent import keep_unsent, restore_unsent
@@ -157,6 +158,9 @@ def _save_then_maybe_submit(
         messages.success(request, f"{version} is in review; reviewers were notified.")
     else:
         messages.success(request, f"Saved {version} as a draft.")
+    removed = sanitiser_removals(version.content)
+    if removed:
+        messages.warning(request, f"Saved as written, but left out when shown: {'; '.join(removed)}.")
     return version
 
 
@@ -386,7 +390,16 @@ def markdown_preview(model_admin: admin.ModelAdmin, request: HttpRequest) -> Htt
     content = request.POST.get("content", "")
     if len(content.encode("utf-8")) > 2 * 1024 * 1024:
         return HttpResponse("<p class='errornote'>Too large to preview.</p>", status=413)
-    return HttpResponse(render_markdown(content))
+    removed = sanitiser_removals(content)
+    note = (
+        format_html(
+            '<p class="sopgov-warning" id="sanitised-note">Left out when shown to reviewers and agents: {}.</p>',
+            "; ".join(removed),
+        )
+        if removed
+        else ""
+    )
+    return HttpResponse(note + render_markdown(content))
 
 
 def sop_review(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -204,7 +204,27 @@ def test_xss__version_page_and_preview__sanitised(sop: SOP, people: dict[str, An
     assert "<iframe" not in rendered
     assert "<h1>Title</h1>" in rendered
     preview = login(people["author"]).post("/admin/sops/sopversion/preview/", {"content": XSS}).content.decode()
-    assert "<script" not in preview and "onerror" not in preview and "javascript:" not in preview
+    note, shown = preview.split("</p>", 1)
+    assert "<script" not in shown and "onerror" not in shown and "javascript:" not in shown
+    # the author is told what was left out
+    assert note.startswith('<p class="sopgov-warning" id="sanitised-note">Left out when shown')
+    assert "&lt;script&gt;" in note and "&lt;iframe&gt;" in note and "event-handler" in note
+    assert "javascript:" in note
+
+
+def test_markdown__images_from_other_sites_not_loaded_and_the_author_told(sop: SOP, people: dict[str, Any]) -> None:
+    content = "## Steps\n![logo](https://tracker.example/p.png)\n![local](/static/sopgov/logo.png)"
+    client = login(people["author"])
+    preview = client.post("/admin/sops/sopversion/preview/", {"content": content}).content.decode()
+    assert "tracker.example" not in preview.split("</p>", 1)[1]
+    assert '<img alt="local" src="/static/sopgov/logo.png">' in preview
+    assert "images from other sites" in preview
+    response = client.post(
+        f"/admin/sops/sop/{sop.pk}/draft/",
+        {"content": content, "summary": "s", "change_note": "c", "example_questions": ""},
+        follow=True,
+    )
+    assert any("left out when shown: images from other sites" in str(m) for m in response.context["messages"])
 
 
 def test_diff_page__shows_changed_lines(live_version: SOPVersion, people: dict[str, Any]) -> None:
