@@ -128,6 +128,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Signed-in sessions end after SOPGOV_SESSION_IDLE_MINUTES without a request (each request
+# renews the cookie), and when the browser closes.
+SESSION_COOKIE_AGE = env.int("SOPGOV_SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 LOGIN_REDIRECT_URL = "admin:index"
 
 LANGUAGE_CODE = "en-us"

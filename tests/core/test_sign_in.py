@@ -1,5 +1,6 @@
-"""Failed sign-ins lock the account (from any address) and the address (django-axes), on the
-admin login and the API token endpoint; a forged X-Forwarded-For changes nothing."""
+"""Signing in: failed sign-ins lock the account (from any address) and the address (django-axes),
+on the admin login and the API token endpoint, and a forged X-Forwarded-For changes nothing;
+an idle session ends."""
 
 from __future__ import annotations
 
@@ -55,3 +56,18 @@ def test_successful_sign_in__resets_the_count(people: dict[str, Any]) -> None:
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         client.post("/admin/login/", {"username": "release", "password": "guess"})
     assert client.post("/admin/login/", {"username": "release", "password": "pw"}).status_code == 302
+
+
+def test_session__ends_after_the_idle_time(people: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client = Client()
+    assert client.post("/admin/login/", {"username": "auditor", "password": "pw"}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    session = Session.objects.get()
+    assert session.expire_date - timezone.now() <= timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))  # idle past the limit
+    assert client.get("/admin/").status_code == 302  # back to the login page
