@@ -62,3 +62,11 @@ def test_form_over_the_upload_limit__413_page_saying_nothing_was_saved(people: d
     assert response.status_code == 413
     assert "nothing was saved" in response.content.decode()
     assert not sop.versions.exists()
+
+
+def test_pages_and_api__content_security_policy_sent(people: dict[str, Any]) -> None:
+    client = Client()
+    client.force_login(people["auditor"])
+    policy = client.get("/admin/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]

@@ -43,14 +43,20 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def new_page(browser: Browser, live_server: Any) -> Iterator[Any]:
-    """Return a function that opens a fresh browser session logged in as a given user."""
+    """Return a function that opens a fresh browser session logged in as a given user. Any
+    Content-Security-Policy violation on any page fails the test at teardown."""
     contexts = []
+    violations: list[str] = []
 
     def open_as(username: str, password: str = "pw") -> Page:
         context = browser.new_context(base_url=live_server.url)
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
+        page.on(
+            "console",
+            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
         page.goto("/admin/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
@@ -61,3 +67,4 @@ def new_page(browser: Browser, live_server: Any) -> Iterator[Any]:
     yield open_as
     for context in contexts:
         context.close()
+    assert not violations, violations
