@@ -28,6 +28,14 @@ def test_docker_compose__config_valid_with_example_env() -> None:
     config = json.loads(done.stdout)
     assert set(config["services"]) == {"postgres", "redis", "web", "worker", "beat", "bridge"}
     assert config["services"]["bridge"]["environment"]["SOPGOV_APP_URL"] == "http://web:8000"
+    # the bridge's container holds none of the secrets it does not need
+    assert set(config["services"]["bridge"]["environment"]) == {
+        "SOPGOV_APP_URL",
+        "SOPGOV_BRIDGE_TOKEN",
+        "SOPGOV_BRIDGE_CACHE_DIR",
+        "SOPGOV_BRIDGE_ALLOWED_HOSTS",
+    }
+    assert "DATABASE_URL" in config["services"]["worker"]["environment"]
 
 
 def test_docker_compose__missing_secret__clear_error(tmp_path: Path) -> None:
