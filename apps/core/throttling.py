@@ -20,3 +20,14 @@ class FailOpenScopedRateThrottle(ScopedRateThrottle):
         except Exception:
             logger.warning("rate-limit cache unavailable; request allowed", exc_info=True)
             return True
+
+
+class PerAgentTokenThrottle(FailOpenScopedRateThrottle):
+    """``FailOpenScopedRateThrottle`` counted per agent token (``request.auth``), not per user or
+    address: one token's burst does not spend another's allowance."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        token = getattr(request, "auth", None)
+        if getattr(token, "pk", None) is None:
+            return super().get_cache_key(request, view)
+        return self.cache_format % {"scope": self.scope, "ident": f"token-{token.pk}"}

@@ -190,7 +190,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": env("SOPGOV_LOGIN_THROTTLE", default="20/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env("SOPGOV_LOGIN_THROTTLE", default="20/min"),
+        "proposal": env("SOPGOV_PROPOSAL_THROTTLE", default="30/hour"),
+    },
     # X-Forwarded-For counts for rate limits only behind that many proxies (else anyone sets it)
     "NUM_PROXIES": env.int("SOPGOV_PROXY_COUNT", default=0),
 }

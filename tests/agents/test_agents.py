@@ -218,3 +218,23 @@ def test_tool_call_list__says_ok_or_error_and_shows_the_question(people: dict[st
     assert '<span class="sopgov-error-text" title="Category not found">error</span>' in html
     assert html.count('<td class="field-result">ok</td>') == 1
     assert "icon-yes.svg" not in html  # no green tick standing for an error
+
+
+def test_proposal__rate_limited_per_token(live_version: SOPVersion, settings: Any) -> None:
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    original = SimpleRateThrottle.THROTTLE_RATES
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "proposal": "3/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    SimpleRateThrottle.THROTTLE_RATES = rates  # DRF reads it once, at import
+    _, noisy = agent_token_issue(actor=None, name="noisy", scopes=["sop:propose"])
+    _, quiet = agent_token_issue(actor=None, name="quiet", scopes=["sop:propose"])
+    body = {"category": "billing", "sop_key": "refund_policy", "content": "## Steps", "rationale": "r"}
+    try:
+        codes = [bearer(noisy).post("/api/v1/agent/proposals/", body, format="json").status_code for _ in range(4)]
+        assert codes == [201, 201, 201, 429]
+        assert bearer(quiet).post("/api/v1/agent/proposals/", body, format="json").status_code == 201
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+    assert SOPVersion.objects.filter(origin="agent").count() == 4

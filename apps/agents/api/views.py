@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import require_permission
+from apps.core.throttling import PerAgentTokenThrottle
 from apps.sops.api.serializers import VersionSerializer
 
 from .. import selectors, services
@@ -53,6 +54,8 @@ class ProposalView(APIView):
 
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [require_scope(SCOPE_PROPOSE)]
+    throttle_classes = [PerAgentTokenThrottle]
+    throttle_scope = "proposal"
 
     @extend_schema(request=ProposalSerializer, responses={201: VersionSerializer})
     def post(self, request: Request) -> Response:
