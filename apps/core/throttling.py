@@ -27,7 +27,7 @@ class PerAgentTokenThrottle(FailOpenScopedRateThrottle):
     address: one token's burst does not spend another's allowance."""
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        token = getattr(request, "auth", None)
-        if getattr(token, "pk", None) is None:
+        token_pk = getattr(getattr(request, "auth", None), "pk", None)
+        if token_pk is None:
             return super().get_cache_key(request, view)
-        return self.cache_format % {"scope": self.scope, "ident": f"token-{token.pk}"}
+        return self.cache_format % {"scope": self.scope, "ident": f"token-{token_pk}"}
