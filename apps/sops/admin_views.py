@@ -95,6 +95,7 @@ def sop_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: s
         sop=sop,
         versions=versions,
         live=live,
+        live_rendered=render_markdown(live.content) if live else "",
         details_form=form,
         can_change=can_change,
         can_draft=permissions.can_draft(request.user, sop),

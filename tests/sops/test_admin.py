@@ -333,3 +333,10 @@ def test_sop_details__title_of_only_spaces__error_shown_in_an_open_section(
     assert any("were not saved" in str(m) for m in response.context["messages"])
     sop.refresh_from_db()
     assert sop.title == "Refund policy"
+
+
+def test_sop_page__shows_the_live_content(live_version: SOPVersion, people: dict[str, Any]) -> None:
+    html = login(people["auditor"]).get(f"/admin/sops/sop/{live_version.sop.pk}/change/").content.decode()
+    section = html.split('id="live-content"', 1)[1].split("</details>", 1)[0]
+    assert "What agents are served now: v1" in section
+    assert "Verify the customer&#x27;s identity." in section or "Verify the customer's identity." in section
