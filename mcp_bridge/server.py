@@ -23,7 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ContentBlock, Resource, TextContent
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 
 from . import replies
 from .app_client import AppUnavailable
@@ -399,6 +399,15 @@ class BridgeApp:
             await JSONResponse({"status": "Healthy", "time_of_last_update": int(self.state.started_at)})(
                 scope, receive, send
             )
+        elif scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == "/mcp":
+            # Stateless: the bridge has no messages of its own to stream, and an SSE stream opened
+            # here would stay open for ever (a file descriptor and memory each). MCP 2025-06-18,
+            # transports, "Listening for Messages from the Server": such a server answers GET with 405.
+            await PlainTextResponse(
+                "This server sends no messages of its own; POST MCP requests to /mcp.",
+                status_code=405,
+                headers={"Allow": "POST"},
+            )(scope, receive, send)
         else:
             await self.protected(scope, receive, send)
 

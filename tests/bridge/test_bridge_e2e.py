@@ -218,3 +218,19 @@ def test_nul_in_an_argument__clear_error_and_logging_goes_on(
     assert ToolCall.objects.get(is_error=True).routing_key == "conv\ufffd1"
     assert health is not None and health["status"] == "ok"
     assert (health["calls_spooled"], health["calls_refused"], health["telemetry_error"]) == (0, 0, "")
+
+
+def test_get_mcp__405_at_once_not_an_endless_stream(live_server: Any, library: dict[str, str], cache_dir: Path) -> None:
+    import httpx
+
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        started = time.monotonic()
+        response = httpx.get(
+            bridge.url,
+            headers={"Authorization": f"Bearer {library['reader']}", "Accept": "text/event-stream"},
+            timeout=5,
+        )
+        assert response.status_code == 405 and response.headers["allow"] == "POST"
+        assert time.monotonic() - started < 2
+        _, body = post_tool(bridge.url, library["reader"], "get_sop_for_question", {"question": "My account is locked"})
+        assert not reply_of(body)[0]  # POST still served
