@@ -67,13 +67,7 @@ def version_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        keep_unsent(
-            request,
-            version_id=version.pk,
-            action=action,
-            text=request.POST.get("text", ""),
-            meaning=request.POST.get("meaning"),
-        )
+        keep_unsent(request, version_id=version.pk, action=action)
     else:
         outcome = (
             "a rollout started; it is now the canary"

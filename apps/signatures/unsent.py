@@ -13,13 +13,13 @@ SESSION_KEY = "sopgov_unsent_action"
 MAX_KEPT_CHARS = 5000
 
 
-def keep_unsent(request: HttpRequest, *, version_id: int, action: str, text: str, meaning: str | None) -> None:
-    """Remember the refused form's ``text`` and ``meaning`` for ``version_id``'s ``action``."""
+def keep_unsent(request: HttpRequest, *, version_id: int, action: str) -> None:
+    """Remember the refused form's posted ``text`` and ``meaning`` for ``version_id``'s ``action``."""
     request.session[SESSION_KEY] = {
         "version": version_id,
         "action": action,
-        "text": (text or "")[:MAX_KEPT_CHARS],
-        "meaning": meaning or "",
+        "text": request.POST.get("text", "")[:MAX_KEPT_CHARS],
+        "meaning": request.POST.get("meaning") or "",
     }
 
 

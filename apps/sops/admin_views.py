@@ -320,13 +320,7 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
             )
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        keep_unsent(
-            request,
-            version_id=version.pk,
-            action=action,
-            text=request.POST.get("text", ""),
-            meaning=request.POST.get("meaning"),
-        )
+        keep_unsent(request, version_id=version.pk, action=action)
     else:
         messages.success(request, _done_message(action, version))
     return redirect(_version_url(version))
