@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import SimpleTemplateResponse
@@ -81,3 +82,16 @@ class RequestTooLargeMiddleware:
             )
             return SimpleTemplateResponse("sopgov/request_too_large.html", {"message": message}, status=413).render()
         return self.get_response(request)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, but a session that cannot be saved because the database is
+    down does not turn the page (e.g. ``DatabaseUnavailableMiddleware``'s 503) into a 500: every
+    request renews the session (the idle timeout), and losing one renewal is harmless."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("session not saved, the database is unavailable: %s", exc)
+            return response
