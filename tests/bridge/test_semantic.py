@@ -111,7 +111,7 @@ def test_use__chinese_and_english_paraphrases_share_a_space(engine: SemanticEngi
     assert float(zh @ en) > float(zh @ other)
 
 
-def test_minilm__batched_equals_one_by_one(engine: SemanticEngine) -> None:
+def test_minilm__a_texts_vector_does_not_depend_on_the_texts_beside_it(engine: SemanticEngine) -> None:
     encoder = engine.encoders["minilm"]
     texts = ["short", "a much longer question about a card payment that was declined twice", "refund"]
     together = encoder.encode(texts)
