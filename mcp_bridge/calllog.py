@@ -1,10 +1,14 @@
 """Telemetry: one record per MCP tool call, and the outcomes agents report, shipped to the app
 in batches.
 
-Records are buffered in memory and sent every ``flush_seconds``. When the app is unreachable
-they are appended to ``<cache>/calls.jsonl`` and sent once it answers again, oldest first, so
-an outage loses no record (up to ``MAX_SPOOL_BYTES``, about 500,000 records, beyond which the
-oldest are dropped and the loss is logged). The app stores each ``call_id`` once, so a re-sent batch is harmless.
+Records are buffered in memory and sent every ``flush_seconds``. Each is also appended to this
+process's journal (``<cache>/calls.journal-<pid>.jsonl``) before the tool's reply leaves, so a
+killed bridge (SIGKILL, OOM) loses none: the next bridge to start on the cache directory spools
+the journals of processes that are gone. The journal is written, not fsynced: it survives the
+process, not a power cut. When the app is unreachable records are appended to
+``<cache>/calls.jsonl`` and sent once it answers again, oldest first, so an outage loses no record
+(up to ``MAX_SPOOL_BYTES``, about 500,000 records, beyond which the oldest are dropped and the
+loss is logged). The app stores each ``call_id`` once, so a re-sent batch is harmless.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -111,6 +116,8 @@ class CallLog:
         self.buffer: deque[dict[str, Any]] = deque(maxlen=MAX_BUFFER_RECORDS)
         self.spool_path = spool_path
         self.refused_path = spool_path.with_suffix(".refused.jsonl")
+        self.journal_path = spool_path.with_name(f"{spool_path.stem}.journal-{os.getpid()}.jsonl")
+        self._journal_fd: int | None = None
         self.sent = 0
         self.refused = 0
         self.last_error = ""
@@ -126,8 +133,55 @@ class CallLog:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def add(self, record: dict[str, Any]) -> None:
-        """Queue one record (constant time; called on the request path)."""
+        """Queue one record and append it to the journal (called on the request path, before the
+        reply: one ``write`` of a line, no fsync)."""
         self.buffer.append(record)
+        try:
+            if self._journal_fd is None:
+                self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+                self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.write(self._journal_fd, (json.dumps(record) + "\n").encode("utf-8"))
+        except OSError as exc:  # a full disk must not stop serving; the record is still buffered
+            logger.warning("tool-call journal not written (%s)", exc)
+
+    def _detach_journal(self) -> Path | None:
+        """Rename the journal of the records about to be drained (no ``await`` between this and
+        the drain, so it holds exactly them) and start a new one; return the renamed file."""
+        if self._journal_fd is None:
+            return None
+        os.close(self._journal_fd)
+        self._journal_fd = None
+        detached = self.journal_path.with_suffix(".sending")
+        try:
+            os.replace(self.journal_path, detached)
+        except OSError:
+            return None
+        return detached
+
+    def recover_journals(self) -> int:
+        """Spool the records of journals left by processes that are gone (killed before they
+        shipped them); return how many. Call at start-up."""
+        recovered = 0
+        for path in sorted(self.spool_path.parent.glob(f"{self.spool_path.stem}.journal-*")):
+            pid = path.name.rsplit("-", 1)[1].split(".", 1)[0]
+            if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
+                continue
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            records = []
+            for line in lines:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:  # the last line of a killed writer may be cut short
+                    continue
+            self._spool(records)
+            path.unlink(missing_ok=True)
+            recovered += len(records)
+        if recovered:
+            logger.warning("recovered %d tool-call records from a bridge that stopped before sending them", recovered)
+        return recovered
 
     def _spool(self, records: list[dict[str, Any]]) -> None:
         if not records:
@@ -170,6 +224,7 @@ class CallLog:
         it is appended to ``<spool>.refused.jsonl`` for the operator, counted in ``refused``, and
         not sent again, so it cannot block the records after it.
         """
+        journal = self._detach_journal()
         pending = self._take_spool()
         pending.extend(self._drain())
         done = delivered = 0  # records dealt with (delivered or set aside), and delivered
@@ -194,6 +249,8 @@ class CallLog:
             raise
         finally:
             self.sent += delivered
+            if journal is not None:  # its records are delivered, set aside or spooled by now
+                journal.unlink(missing_ok=True)
         return delivered
 
     def _set_aside(self, batch: list[dict[str, Any]], reason: str) -> None:
@@ -210,8 +267,13 @@ class CallLog:
         )
 
     def drain(self) -> list[dict[str, Any]]:
-        """Remove and return every buffered record (for bridges that log instead of shipping)."""
-        return self._drain()
+        """Remove and return every buffered record (for bridges that log instead of shipping);
+        the caller writes them out at once, so their journal is dropped."""
+        journal = self._detach_journal()
+        records = self._drain()
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+        return records
 
     def _drain(self, limit: int | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -220,7 +282,21 @@ class CallLog:
         return out
 
     def spool_now(self) -> None:
-        """Write whatever is buffered to the spool (on shutdown)."""
+        """Write whatever is buffered to the spool (on shutdown), and drop the journal."""
+        journal = self._detach_journal()
         records = self._drain()
         if records:
             self._spool(records)
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Return whether process ``pid`` exists (signal 0 checks without sending)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -58,7 +58,9 @@ class BridgeState:
         return bool(self.config.bridge_token)
 
     def load_cache(self) -> None:
-        """Serve the last verified bundle and credentials from disk, if any (at start-up)."""
+        """Serve the last verified bundle and credentials from disk, if any, and spool the tool
+        calls a killed bridge left in its journal (at start-up)."""
+        self.calls.recover_journals()
         cached = self.cache.load_bundle(self.engine)
         if cached is not None:
             self.library = cached

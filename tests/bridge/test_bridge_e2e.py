@@ -234,3 +234,18 @@ def test_get_mcp__405_at_once_not_an_endless_stream(live_server: Any, library: d
         assert time.monotonic() - started < 2
         _, body = post_tool(bridge.url, library["reader"], "get_sop_for_question", {"question": "My account is locked"})
         assert not reply_of(body)[0]  # POST still served
+
+
+def test_bridge_killed__no_tool_call_lost(live_server: Any, library: dict[str, str], cache_dir: Path) -> None:
+    """SIGKILL right after the replies, before any flush: the next bridge ships every record."""
+    slow_flush = {"SOPGOV_BRIDGE_FLUSH_SECONDS": "60"}
+    with running_bridge(live_server.url, library["bridge"], cache_dir, extra_env=slow_flush) as bridge:
+        for i in range(40):
+            post_tool(bridge.url, library["reader"], "get_sop_for_question", {"question": f"Locked out {i}"})
+        bridge.process.kill()
+        bridge.process.wait(5)
+    assert ToolCall.objects.count() == 0
+    with running_bridge(live_server.url, library["bridge"], cache_dir):
+        wait_until(lambda: ToolCall.objects.count() >= 40, timeout=10, message="the journal to be shipped")
+    assert ToolCall.objects.count() == 40
+    assert {c.question for c in ToolCall.objects.all()} == {f"Locked out {i}" for i in range(40)}

@@ -299,3 +299,27 @@ def test_call_record__nul_in_routing_key_and_question__replaced() -> None:
         routing_key="c\x00",
     )
     assert (record["question"], record["routing_key"]) == ("refund\ufffd?", "c\ufffd")
+
+
+def test_call_log__process_gone_before_flush__journal_recovered_once(tmp_path: Path) -> None:
+    dead = CallLog(tmp_path / "calls.jsonl")
+    for i in range(3):
+        dead.add(_record(i))
+    assert len(dead.journal_path.read_text().splitlines()) == 3  # written before any flush
+    # a new bridge on the same cache directory (the journal's process is this one: not another live bridge)
+    fresh = CallLog(tmp_path / "calls.jsonl")
+    assert fresh.recover_journals() == 3 and fresh.recover_journals() == 0
+    app = _App()
+    anyio.run(lambda: fresh.flush(app, "b1"))  # type: ignore[arg-type]
+    assert [c["arguments_sha256"] for c in app.received] == [_record(i)["arguments_sha256"] for i in range(3)]
+
+
+def test_call_log__flushed_records_leave_the_journal(tmp_path: Path) -> None:
+    log = CallLog(tmp_path / "calls.jsonl")
+    log.add(_record(0))
+    anyio.run(lambda: log.flush(_App(), "b1"))  # type: ignore[arg-type]
+    log.add(_record(1))
+    assert [json.loads(line)["arguments_sha256"] for line in log.journal_path.read_text().splitlines()] == [
+        _record(1)["arguments_sha256"]
+    ]
+    assert not list(tmp_path.glob("*.sending"))
