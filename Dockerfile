@@ -19,4 +19,6 @@ RUN python -m mcp_bridge.models fetch \
 USER sopgov
 
 EXPOSE 8000 8001
+# gunicorn's sync workers expect a buffering proxy in front (deploy/nginx.conf, the compose
+# file's proxy service); do not publish port 8000 of this container to clients directly.
 CMD ["gunicorn", "sopgov.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -9,7 +9,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sopgov
 REDIS_URL ?= redis://127.0.0.1:6379/15
 export WEB_PORT BRIDGE_PORT
 
-.PHONY: demo test lint bench install install-dev chromium wrk clean help
+.PHONY: demo test lint bench install install-dev chromium nginx wrk clean help
 
 help:
 	@echo "make demo   - run sopgov on SQLite with demo data (web :$(WEB_PORT), MCP bridge :$(BRIDGE_PORT))"
@@ -43,7 +43,16 @@ chromium:
 	fi
 	@/usr/bin/chromium --version
 
-test: install-dev chromium
+# The proxy tests run deploy/nginx.conf in front of gunicorn; install nginx when it is missing
+# (Debian's package does not start a service here: only the tests start it, on their own ports).
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+	@/usr/sbin/nginx -v
+
+test: install-dev chromium nginx
 	$(VENV)/bin/lint-imports --no-cache
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 

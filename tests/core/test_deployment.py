@@ -26,7 +26,13 @@ def test_docker_compose__config_valid_with_example_env() -> None:
     import json
 
     config = json.loads(done.stdout)
-    assert set(config["services"]) == {"postgres", "redis", "web", "worker", "beat", "bridge"}
+    assert set(config["services"]) == {"postgres", "redis", "web", "worker", "beat", "bridge", "proxy"}
+    # only nginx faces clients (gunicorn's sync workers must not: tests/core/test_proxy.py)
+    published = {name for name, service in config["services"].items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert {p["target"] for p in config["services"]["proxy"]["ports"]} == {8000, 8001}
+    assert config["services"]["proxy"]["volumes"][0]["source"].endswith("deploy/nginx.conf")
+    assert config["services"]["web"]["environment"]["SOPGOV_PROXY_COUNT"] == "1"
     assert config["services"]["bridge"]["environment"]["SOPGOV_APP_URL"] == "http://web:8000"
     # the bridge's container holds none of the secrets it does not need
     assert set(config["services"]["bridge"]["environment"]) == {
