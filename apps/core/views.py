@@ -1,4 +1,4 @@
-"""Project-wide small views: health check and the API token endpoint."""
+"""Project-wide small views: health check, the API token endpoint, the error handlers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -57,3 +58,26 @@ def login_locked(request: HttpRequest, original_response: Any = None, credential
         response = render(request, "sopgov/login_locked.html", {"detail": detail}, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: under ``/api/`` the API's error body (``{"error": "not_found", "detail"}``)
+    for URLs no route matches (e.g. ``/api/v1/sops/abc/``), elsewhere Django's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "not_found", "detail": "No API resource at this URL; ids are whole numbers."}, status=404
+        )
+    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: under ``/api/`` the API's error body, elsewhere Django's 500 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": "server_error",
+                "detail": "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.",
+            },
+            status=500,
+        )
+    return defaults.server_error(request)

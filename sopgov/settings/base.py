@@ -211,6 +211,10 @@ SPECTACULAR_SETTINGS = {
         "VersionStatusEnum": "apps.sops.models.VersionStatus",
         "PublicationStatusEnum": "apps.publishing.models.PublicationStatus",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.openapi.add_error_responses",
+    ],
 }
 
 # --- Celery ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import require_permission
+from apps.core.filters import IsoDateTimeFilter
 from apps.core.throttling import PerAgentTokenThrottle
 from apps.sops.api.serializers import VersionSerializer
 
@@ -98,8 +99,8 @@ class ToolCallFilter(filters.FilterSet):
     sop = filters.CharFilter(field_name="sop_slug")
     tool = filters.CharFilter()
     routing_key = filters.CharFilter()
-    since = filters.IsoDateTimeFilter(field_name="called_at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="called_at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="called_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="called_at", lookup_expr="lt")
 
     class Meta:
         model = ToolCall

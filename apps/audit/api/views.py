@@ -9,6 +9,7 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
 from apps.core.api import require_permission
+from apps.core.filters import IsoDateTimeFilter
 
 from ..models import AuditAction, AuditEvent
 from ..selectors import audit_event_list, text_match, within_dates
@@ -46,8 +47,8 @@ class AuditEventFilter(filters.FilterSet):
     category = filters.CharFilter(field_name="category")
     target_type = filters.CharFilter()
     # Applied together by ``filter_queryset`` (``selectors.within_dates``), not one by one.
-    since = filters.IsoDateTimeFilter(method="_applied_with_the_window", help_text="created at or after (ISO 8601)")
-    until = filters.IsoDateTimeFilter(method="_applied_with_the_window", help_text="created before (ISO 8601)")
+    since = IsoDateTimeFilter(method="_applied_with_the_window", help_text="created at or after (ISO 8601)")
+    until = IsoDateTimeFilter(method="_applied_with_the_window", help_text="created before (ISO 8601)")
     q = filters.CharFilter(
         method="search", min_length=3, help_text="text (3 characters or more) in the reason, target, SOP or request id"
     )

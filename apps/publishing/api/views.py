@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from apps.agents.api.authentication import AgentTokenAuthentication, require_scope
 from apps.agents.permissions import SCOPE_BRIDGE
 from apps.core.api import require_permission
+from apps.core.filters import IsoDateTimeFilter
 
 from ..deployments import deployment_start
 from ..models import (
@@ -102,8 +103,8 @@ class PublicationFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=PublicationStatus.choices)
     cause = filters.ChoiceFilter(choices=PublicationCause.choices)
     bundle = filters.CharFilter(field_name="bundle__sha256", lookup_expr="startswith", help_text="sha256 prefix")
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Publication
