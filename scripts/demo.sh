@@ -15,6 +15,7 @@ export DATABASE_URL="sqlite:///$PWD/.demo/sopgov.sqlite3"
 export REDIS_URL=""
 export CELERY_TASK_ALWAYS_EAGER=1
 export SOPGOV_PUBLIC_URL="http://127.0.0.1:${WEB_PORT}"
+export SOPGOV_MCP_URL="http://127.0.0.1:${BRIDGE_PORT}/mcp"
 export SOPGOV_DEMO_PASSWORD="${SOPGOV_DEMO_PASSWORD:-demo}"
 
 for port in "$WEB_PORT" "$BRIDGE_PORT"; do

@@ -18,6 +18,7 @@ from apps.sops.forms import show_application_error
 from apps.sops.models import SOP
 from apps.sops.permissions import can_add_routing_test
 
+from .client_config import client_configs, mcp_url
 from .models import AgentToken, ToolCall
 from .permissions import AGENT_SCOPES
 from .services import agent_token_issue, agent_token_revoke
@@ -65,13 +66,18 @@ class AgentTokenAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 show_application_error(form, exc)
             else:
-                issued = {"token": token, "raw": raw}
+                issued = {
+                    "token": token,
+                    "raw": raw,
+                    "configs": client_configs(raw, name="sopgov") if "sop:read" in token.scopes else [],
+                }
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "form": form,
             "issued": issued,
             "title": "Issue an agent token",
+            "mcp_url": mcp_url(),
         }
         return TemplateResponse(request, "sopgov/token_issue.html", context)
 

@@ -17,6 +17,7 @@ class AuditAction(models.TextChoices):
     VERSION_SUBMIT = "version.submit", "Submitted for review"
     VERSION_APPROVE = "version.approve", "Approved"
     VERSION_REJECT = "version.reject", "Rejected"
+    VERSION_WITHDRAW = "version.withdraw", "Withdrawn by its author (a draft discarded or a submission taken back)"
     VERSION_PUBLISH = "version.publish", "Published (events before the release layer)"
     VERSION_GO_LIVE = "version.go_live", "Went live"
     VERSION_CANARY_START = "version.canary_start", "Canary started"

@@ -212,6 +212,8 @@ class SOPVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
 
         return [
             path("preview/", wrap(lambda r: admin_views.markdown_preview(self, r)), name="sops_sopversion_preview"),
+            path("to-review/", wrap(lambda r: admin_views.to_review_page(self, r)), name="sops_sopversion_to_review"),
+            path("mine/", wrap(lambda r: admin_views.my_versions_page(self, r)), name="sops_sopversion_mine"),
             path(
                 "<int:object_id>/edit/",
                 wrap(lambda r, object_id: admin_views.version_edit(self, r, object_id)),

@@ -37,6 +37,16 @@ ACTION_LABELS = {
     "submit": ("Submit for review", "The version becomes immutable and reviewers are notified.", None),
     "approve": ("Approve", "Your signed approval is recorded with the content's hash.", "Comment (optional)"),
     "reject": ("Reject", "The author sees your reason.", "Reason (required)"),
+    "withdraw": (
+        "Withdraw from review",
+        "Takes the submission back: reviewers no longer see it, nothing is deleted, and you can start a new draft.",
+        "Why (optional)",
+    ),
+}
+# A draft (or an agent's proposal) is withdrawn by discarding it: same transition, other words.
+DISCARD_LABELS = {
+    "person": ("Discard draft", "The draft is kept as withdrawn in the history; the SOP is free for a new draft."),
+    "agent": ("Discard proposal", "The agent's proposal is kept as withdrawn in the history, with your reason."),
 }
 
 
@@ -268,6 +278,9 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         for name in allowed
         if name in ACTION_LABELS
     ]
+    for form in action_forms:
+        if form["name"] == "withdraw" and version.status == VersionStatus.DRAFT:
+            form["label"], form["help"] = DISCARD_LABELS["agent" if version.origin == "agent" else "person"]
     restore_unsent(request, version.pk, action_forms)
     live = selectors.live_version(version.sop)
     context = _context(
@@ -298,7 +311,7 @@ def version_detail(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
 
 
 def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
-    """Run one review action (submit, approve, reject) from the version page and come back to it
+    """Run one review action (submit, approve, reject, withdraw) from the version page and come back to it
     with the outcome. Release actions are the release layer's (``apps.releases``)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -307,9 +320,12 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
     version = get_object_or_404(SOPVersion.objects.select_related("sop"), pk=object_id)
     form = ActionForm(request.POST)
     text = form.cleaned_data["text"] if form.is_valid() else ""
+    was_draft = version.status == VersionStatus.DRAFT
     try:
         if action == "submit":
             version = services.sop_version_submit(actor=request.user, version=version)
+        elif action == "withdraw":
+            version = services.sop_version_withdraw(actor=request.user, version=version, reason=text)
         else:
             version = actions.SIGNED_REVIEW_ACTIONS[action](
                 actor=request.user,
@@ -322,7 +338,10 @@ def version_action(model_admin: admin.ModelAdmin, request: HttpRequest, object_i
         messages.error(request, exc.message)
         keep_unsent(request, version_id=version.pk, action=action)
     else:
-        messages.success(request, _done_message(action, version))
+        if action == "withdraw" and was_draft:
+            messages.success(request, f"Discarded {version}; it stays in the history as withdrawn.")
+        else:
+            messages.success(request, _done_message(action, version))
     return redirect(_version_url(version))
 
 
@@ -343,6 +362,7 @@ _DONE = {
     "submit": "Submitted {version} for review; reviewers were notified.",
     "approve": "You approved {version}; it is now {status}.",
     "reject": "You rejected {version}; the author was told why.",
+    "withdraw": "Withdrew {version} from review; reviewers no longer see it.",
 }
 
 
@@ -435,6 +455,58 @@ def sop_timeline(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
             entries=entries,
             title=f"Timeline of {sop.slug}",
         ),
+    )
+
+
+def to_review_page(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Reviewers' queue: versions waiting for their decision (oldest submission first), then
+    those they decided that still wait for other reviewers."""
+    if not request.user.has_perm(permissions.PERM_REVIEW):
+        raise DjangoPermissionDenied
+    sections = [
+        {
+            "id": "awaiting-you",
+            "title": "Waiting for your decision",
+            "rows": list(selectors.versions_awaiting_review(request.user)),
+            "empty": "Nothing is waiting for your review.",
+        },
+        {
+            "id": "awaiting-others",
+            "title": "You decided; waiting for other reviewers",
+            "rows": list(selectors.versions_reviewed_by(request.user)),
+            "empty": "None.",
+        },
+    ]
+    return TemplateResponse(
+        request,
+        "sopgov/version_queue.html",
+        _context(model_admin, request, sections=sections, title="To review", queue="review"),
+    )
+
+
+def my_versions_page(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """Authors' list: their drafts and agents' proposals on SOPs they own, what is in review or
+    approved, and what was rejected or withdrawn in the last 90 days (with the reviewer's reason)."""
+    if not request.user.has_perm(permissions.PERM_DRAFT):
+        raise DjangoPermissionDenied
+    groups: dict[str, list[SOPVersion]] = {}
+    for version in selectors.authored_versions(request.user):
+        groups.setdefault(version.status, []).append(version)
+    sections = [
+        {"id": f"mine-{status}", "title": title, "rows": groups.get(status, []), "empty": empty}
+        for status, title, empty in (
+            (VersionStatus.DRAFT, "Drafts and proposals", "No open drafts."),
+            (VersionStatus.IN_REVIEW, "In review", "Nothing of yours is in review."),
+            (VersionStatus.REJECTED, "Rejected (last 90 days)", "Nothing rejected."),
+            (VersionStatus.APPROVED, "Approved, waiting for release", "None."),
+            (VersionStatus.CANARY, "In a rollout", "None."),
+            (VersionStatus.WITHDRAWN, "Withdrawn or discarded (last 90 days)", "None."),
+        )
+    ]
+    return TemplateResponse(
+        request,
+        "sopgov/version_queue.html",
+        _context(model_admin, request, sections=sections, title="My versions", queue="mine"),
     )
 
 

@@ -132,6 +132,7 @@ class VersionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
     REJECTED = "rejected", "Rejected"
     RETIRED = "retired", "Retired"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class VersionOrigin(models.TextChoices):

@@ -80,8 +80,15 @@ def can_release(user: Any, version: SOPVersion | None = None) -> bool:
     return bool(user.is_active and user.has_perm(PERM_RELEASE))
 
 
+def can_withdraw(user: Any, version: SOPVersion) -> bool:
+    """Return whether ``user`` may withdraw ``version`` (discard a draft, take back a submission):
+    whoever may submit it — its author, or the SOP's owner (an agent's proposal)."""
+    return can_submit(user, version)
+
+
 _ROLE_CHECKS = {
     "submit": can_submit,
+    "withdraw": can_withdraw,
     "approve": can_review,
     "reject": can_review,
 }
@@ -89,7 +96,7 @@ _ROLE_CHECKS = {
 
 def allowed_actions(user: Any, version: SOPVersion) -> list[str]:
     """Return the drafting and review actions ``user`` may take on ``version`` now, in workflow
-    order (``edit``, ``submit``, ``approve``, ``reject``).
+    order (``edit``, ``submit``, ``approve``, ``reject``, ``withdraw``).
 
     Combines the role check, the version's state (``workflow.TRANSITIONS``), the no-self-review
     rule and "one decision per reviewer". Used to show only the buttons a person may press; the

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from .models import SOP, Category, Review, ReviewDecision, SOPVersion, VersionStatus
 
@@ -62,6 +64,32 @@ def versions_awaiting_review(user: Any) -> QuerySet[SOPVersion]:
         .exclude(author=user)
         .exclude(reviews__reviewer=user)
         .order_by("submitted_at")
+    )
+
+
+def versions_reviewed_by(user: Any) -> QuerySet[SOPVersion]:
+    """Return versions still in review on which ``user`` recorded a decision (waiting for others)."""
+    decided = Review.objects.filter(reviewer=user).values("version_id")
+    return version_list().filter(status=VersionStatus.IN_REVIEW, pk__in=decided).order_by("submitted_at")
+
+
+AUTHORED_RECENT_DAYS = 90
+"""How long rejected and withdrawn versions stay on their author's list."""
+
+
+def authored_versions(user: Any, *, now: Any = None) -> QuerySet[SOPVersion]:
+    """Return the versions ``user`` is responsible for as an author, newest change first: their
+    own and agents' proposals on SOPs they own, while drafts, in review or approved, and for
+    ``AUTHORED_RECENT_DAYS`` after being rejected or withdrawn. Each carries ``approval_count``."""
+    since = (now or timezone.now()) - timedelta(days=AUTHORED_RECENT_DAYS)
+    open_states = [VersionStatus.DRAFT, VersionStatus.IN_REVIEW, VersionStatus.APPROVED, VersionStatus.CANARY]
+    closed_states = [VersionStatus.REJECTED, VersionStatus.WITHDRAWN]
+    return (
+        version_list()
+        .filter(Q(author=user) | Q(sop__owner=user, origin="agent"))
+        .filter(Q(status__in=open_states) | Q(status__in=closed_states, updated_at__gte=since))
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .order_by("-updated_at")
     )
 
 

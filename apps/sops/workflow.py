@@ -2,6 +2,7 @@
 
     draft ──submit──► in_review ──approve (enough approvals)──► approved
                           └──reject──► rejected
+    draft | in_review ──withdraw──► withdrawn   (the author discards a draft or takes back a submission)
     approved ──go live──► live                       (first version, or a release without rollout)
     approved ──start canary──► canary ──complete rollout──► live
                                canary ──withdraw canary──► approved   (rollout aborted or rolled back)
@@ -39,6 +40,7 @@ class Transition:
 SUBMIT = Transition("submit", frozenset({S.DRAFT}), S.IN_REVIEW, AuditAction.VERSION_SUBMIT)
 APPROVE = Transition("approve", frozenset({S.IN_REVIEW}), S.APPROVED, AuditAction.VERSION_APPROVE)
 REJECT = Transition("reject", frozenset({S.IN_REVIEW}), S.REJECTED, AuditAction.VERSION_REJECT, needs_reason=True)
+WITHDRAW = Transition("withdraw", frozenset({S.DRAFT, S.IN_REVIEW}), S.WITHDRAWN, AuditAction.VERSION_WITHDRAW)
 GO_LIVE = Transition("go_live", frozenset({S.APPROVED}), S.LIVE, AuditAction.VERSION_GO_LIVE)
 START_CANARY = Transition("start_canary", frozenset({S.APPROVED}), S.CANARY, AuditAction.VERSION_CANARY_START)
 COMPLETE_ROLLOUT = Transition("complete_rollout", frozenset({S.CANARY}), S.LIVE, AuditAction.VERSION_ROLLOUT_COMPLETE)
@@ -57,6 +59,7 @@ TRANSITIONS: dict[str, Transition] = {
         SUBMIT,
         APPROVE,
         REJECT,
+        WITHDRAW,
         GO_LIVE,
         START_CANARY,
         COMPLETE_ROLLOUT,
@@ -67,7 +70,7 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
-REVIEW_ACTIONS = ("submit", "approve", "reject")
+REVIEW_ACTIONS = ("submit", "approve", "reject", "withdraw")
 """Transitions people press on the version page of ``sops``; release actions live in ``apps.releases``."""
 
 EDITABLE_STATES = frozenset({S.DRAFT})

@@ -173,6 +173,8 @@ SOPGOV = {
     "MAX_CONTENT_BYTES": env.int("SOPGOV_MAX_CONTENT_BYTES", default=200_000),
     # Public base URL of the web app, used in links sent to agents and in e-mails.
     "PUBLIC_URL": env("SOPGOV_PUBLIC_URL", default="http://127.0.0.1:8000"),
+    # The bridge's MCP endpoint as agents reach it: the client configurations shown with a new token.
+    "MCP_URL": env("SOPGOV_MCP_URL", default="http://127.0.0.1:8001/mcp"),
 }
 
 # The admin site's dashboard: a function of the user returning the template's lists.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from apps.agents.client_config import client_configs
 from apps.agents.models import AgentToken, ToolCall
 from apps.agents.services import agent_token_revoke
 from apps.releases import services as releases
@@ -249,3 +252,18 @@ def test_bridge_killed__no_tool_call_lost(live_server: Any, library: dict[str, s
         wait_until(lambda: ToolCall.objects.count() >= 40, timeout=10, message="the journal to be shipped")
     assert ToolCall.objects.count() == 40
     assert {c.question for c in ToolCall.objects.all()} == {f"Locked out {i}" for i in range(40)}
+
+
+def test_python_client_config__asks_a_running_bridge(
+    live_server: Any, library: dict[str, str], cache_dir: Path, tmp_path: Path
+) -> None:
+    """The script shown with a new token (official SDK, streamable HTTP) runs as it is."""
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        script = next(c for c in client_configs(library["reader"], url=bridge.url) if c.key == "python")
+        (tmp_path / "ask_sopgov.py").write_text(script.text)
+        done = subprocess.run(
+            [sys.executable, "ask_sopgov.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tools: " in done.stdout and "get_sop_for_question" in done.stdout
+    assert "refund" in done.stdout.lower()

@@ -26,10 +26,10 @@ def actions_on_page(html: str) -> set[str]:
 @pytest.mark.parametrize(
     ("role", "state", "expected"),
     [
-        ("author", "draft", {"submit"}),
+        ("author", "draft", {"submit", "withdraw"}),
         ("reviewer", "draft", set()),
         ("reviewer", "in_review", {"approve", "reject"}),
-        ("author", "in_review", set()),
+        ("author", "in_review", {"withdraw"}),
         ("release", "in_review", set()),
         ("release", "approved", {"publish"}),
         ("reviewer", "approved", set()),

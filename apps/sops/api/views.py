@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 
 from .. import actions, permissions, selectors, services
 from ..diffs import unified_diff
@@ -23,6 +23,7 @@ from ..models import SOP, Category, SOPVersion, VersionStatus
 from .serializers import (
     CategorySerializer,
     DiffSerializer,
+    ReasonSerializer,
     SignedCommentSerializer,
     SOPCreateSerializer,
     SOPSerializer,
@@ -184,6 +185,24 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def submit(self, request: Request, pk: str | None = None) -> Response:
         version = self.get_object()
         version = services.sop_version_submit(actor=request.user, version=version)
+        return Response(version_data(version, {"request": request}))
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: VersionSerializer},
+        summary="Withdraw a draft (discard it) or a version in review (take the submission back)",
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        """The version stays, as ``withdrawn``; its author or the SOP's owner may do this."""
+        version = self.get_object()
+        if not permissions.can_withdraw(request.user, version):
+            raise PermissionDenied("Only the version's author or the SOP's owner can withdraw it.")
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        version = services.sop_version_withdraw(
+            actor=request.user, version=version, reason=body.validated_data["reason"]
+        )
         return Response(version_data(version, {"request": request}))
 
     @_transition_schema(SignedCommentSerializer, "Approve a version in review (e-signed)")

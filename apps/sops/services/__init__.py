@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._common import version_lock, version_sign
 from .categories import category_create, category_update
-from .decisions import sop_version_approve, sop_version_reject, sop_version_submit
+from .decisions import sop_version_approve, sop_version_reject, sop_version_submit, sop_version_withdraw
 from .drafts import sop_version_create, sop_version_edit
 from .periodic_review import (
     REMIND_DAYS_BEFORE,
@@ -55,6 +55,7 @@ __all__ = [
     "sop_version_edit",
     "sop_version_reject",
     "sop_version_submit",
+    "sop_version_withdraw",
     "version_lock",
     "version_sign",
     "version_transition",

@@ -1,4 +1,4 @@
-"""Review decisions: submitting a version, and signed approvals and rejections."""
+"""Review decisions: submitting a version, signed approvals and rejections, and withdrawing."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from ..models import (
     VersionStatus,
 )
 from ..validation import clean_reason
-from ..workflow import APPROVE, REJECT, SUBMIT, Transition
+from ..workflow import APPROVE, REJECT, SUBMIT, WITHDRAW, Transition
 from ._common import _sign, version_lock
 from .routing_checks import check_routing_policy, routing_check_request, routing_evidence
 from .status import guard_state, version_transition
@@ -173,4 +173,33 @@ def sop_version_reject(
     from ..tasks import notify_review_decision
 
     enqueue_on_commit(notify_review_decision, version.pk)
+    return version
+
+
+@transaction.atomic
+def sop_version_withdraw(*, actor: Any, version: SOPVersion, reason: str = "") -> SOPVersion:
+    """Withdraw a draft (discard it) or a version in review (take the submission back); return it.
+
+    The version is kept, with its content and any reviews, as ``withdrawn``: nothing is deleted,
+    and the audit event records who withdrew it, from which state, and why. Frees the SOP for a
+    new draft. Whoever may submit the version may withdraw it (its author, or the SOP's owner for
+    an agent's proposal).
+
+    Raises:
+        PermissionDenied: the actor may not submit this version.
+        InvalidTransition: the version is neither a draft nor in review.
+        InvalidInput: ``reason`` is not text or too long.
+    """
+    sop, version = version_lock(version)
+    if not permissions.can_withdraw(actor, version):
+        raise PermissionDenied("Only the version's author or the SOP's owner can withdraw it.")
+    reason = clean_reason(reason, required=False)
+    version_transition(
+        sop=sop,
+        version=version,
+        actor=actor,
+        transition=WITHDRAW,
+        reason=reason,
+        data={"from": version.status, "origin": version.origin},
+    )
     return version

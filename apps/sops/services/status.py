@@ -22,6 +22,7 @@ _PAST = {
     "submit": "submitted",
     "approve": "approved",
     "reject": "rejected",
+    "withdraw": "withdrawn",
     "publish": "published",
     "go_live": "made live",
     "start_canary": "made the canary",

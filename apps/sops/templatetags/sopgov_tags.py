@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django import template
+from typing import Any
 
+from django import template
+from django.db import DatabaseError
+
+from apps.sops import permissions, selectors
 from apps.sops.models import VersionStatus
 
 register = template.Library()
@@ -52,3 +56,16 @@ def times(ratio: float | None, digits: int = 2) -> str:
     if ratio is None:
         return "∞"
     return f"{float(ratio):.{int(digits)}f}×"
+
+
+@register.simple_tag
+def review_queue_count(user: Any) -> int:
+    """How many versions wait for ``user``'s review decision (the navigation's "To review" count);
+    0 for anyone who is not a reviewer, and while the database does not answer (the page that
+    says so still renders)."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(permissions.PERM_REVIEW):
+        return 0
+    try:
+        return selectors.versions_awaiting_review(user).count()
+    except DatabaseError:
+        return 0
