@@ -71,7 +71,7 @@ def test_full_lifecycle__through_the_api(api: dict[str, APIClient], people: dict
     )
     assert version.status_code == 201, version.json()
     vid = version.json()["id"]
-    assert version.json()["allowed_actions"] == ["edit", "submit"]
+    assert version.json()["allowed_actions"] == ["edit", "submit", "withdraw"]
     assert api["author"].post(f"/api/v1/versions/{vid}/submit/").json()["status"] == "in_review"
     # two reviewers approve (billing needs two)
     first = (
