@@ -148,13 +148,25 @@ def sop_for_question(
     return Reply({"category": "general", "sop_content": NO_SOP_TEXT})
 
 
+def _newest_served(library: Library, category: str, sop_key: str) -> int:
+    """The highest version of an SOP the bundle serves: the canary during a rollout, else the
+    stable one. Versions are numbered in order, so every lower number exists in the app."""
+    stable = library.get(category, sop_key)
+    canary = library.canaries.get((category, sop_key))
+    numbers = [stable.version] if stable is not None else []
+    if canary is not None:
+        numbers.append(canary.sop.version)
+    return max(numbers, default=0)
+
+
 def outcome_report(
     library: Library, routing_key: Any, category: Any, sop_key: Any, outcome: Any, version: Any = None
 ) -> Reply:
     """Check an outcome report and say which version it counts for; the bridge then ships it.
 
     Without ``version``, the version the conversation is served now is assumed (sticky
-    bucketing: the one it was served). Unknown SOPs get the same errors as ``specific_sop``.
+    bucketing: the one it was served). Unknown SOPs get the same errors as ``specific_sop``; a
+    ``version`` above the newest one served (which the app would refuse) is an invalid argument.
     """
     if not isinstance(routing_key, str) or not routing_key.strip():
         return invalid_arguments("'routing_key' must be the conversation id (a non-empty string).")
@@ -166,6 +178,14 @@ def outcome_report(
     if found.is_error or found.served is None:
         return found
     number = version if version is not None else found.served.version
+    newest = _newest_served(library, category, sop_key)
+    if number > newest:
+        # The app would refuse it (no such version was ever served); say so now instead of
+        # answering "recorded" for a report the app will set aside.
+        return invalid_arguments(
+            f"'version' {number} of {category}/{sop_key} was never served: agents are served up to "
+            f"version {newest}. Omit 'version' to report on the version this conversation was served."
+        )
     return Reply(
         {
             "status": "recorded",

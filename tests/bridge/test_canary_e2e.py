@@ -124,6 +124,8 @@ def test_canary__complaints_reported_over_mcp__rolled_back_within_a_second(
         ({"routing_key": "", **ARGS, "outcome": "resolved"}, "conversation id"),
         ({"routing_key": "c", "category": "product", "sop_key": "nope", "outcome": "resolved"}, "SOP key not found"),
         ({"routing_key": "c", **ARGS, "outcome": "resolved", "version": 0}, "positive integer"),
+        # a version never served: the app would refuse it, so it is not answered "recorded"
+        ({"routing_key": "c", **ARGS, "outcome": "resolved", "version": 99}, "was never served"),
     ],
 )
 def test_report_outcome__bad_arguments__clear_errors(

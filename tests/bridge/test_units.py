@@ -17,7 +17,14 @@ from mcp_bridge.auth import Credentials
 from mcp_bridge.bundle_format import BUNDLE_FORMAT, BundleError, bundle_sha256, canonical_bytes, parse_and_verify
 from mcp_bridge.calllog import BATCH_SIZE, CallLog, make_record
 from mcp_bridge.library import Library
-from mcp_bridge.replies import MULTIPLE_SOPS_TEXT, NO_SOP_TEXT, list_categories, sop_for_question, specific_sop
+from mcp_bridge.replies import (
+    MULTIPLE_SOPS_TEXT,
+    NO_SOP_TEXT,
+    list_categories,
+    outcome_report,
+    sop_for_question,
+    specific_sop,
+)
 from mcp_bridge.routing import RoutableSOP, Router
 from mcp_bridge.text import terms
 
@@ -323,3 +330,11 @@ def test_call_log__flushed_records_leave_the_journal(tmp_path: Path) -> None:
         _record(1)["arguments_sha256"]
     ]
     assert not list(tmp_path.glob("*.sending"))
+
+
+def test_outcome_report__version_never_served__refused_not_recorded() -> None:
+    lib = library()  # billing/refund_policy is served at version 1
+    assert outcome_report(lib, "conv-1", "billing", "refund_policy", "resolved").payload["status"] == "recorded"
+    assert outcome_report(lib, "conv-1", "billing", "refund_policy", "resolved", 1).payload["version"] == 1
+    refused = outcome_report(lib, "conv-1", "billing", "refund_policy", "complaint", 2)
+    assert refused.is_error and "'version' 2 of billing/refund_policy was never served" in str(refused.payload)
