@@ -120,6 +120,7 @@ class CallLog:
         self._journal_fd: int | None = None
         self.sent = 0
         self.refused = 0
+        self._spool_count: tuple[tuple[int, int, int], int] | None = None
         self.last_error = ""
 
     @contextmanager
@@ -201,11 +202,17 @@ class CallLog:
         logger.error("tool-call spool full: dropped the %d oldest records", len(lines) - len(keep))
 
     def spooled(self) -> int:
-        """Return how many records wait on disk."""
-        if not self.spool_path.exists():
+        """Return how many records wait on disk. The file is read only when its size or
+        modification time changed since the last count (``/healthz`` asks on every probe)."""
+        try:
+            stat = self.spool_path.stat()
+        except FileNotFoundError:
             return 0
-        with self.spool_path.open(encoding="utf-8") as fh:
-            return sum(1 for line in fh if line.strip())
+        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        if self._spool_count is None or self._spool_count[0] != signature:
+            with self.spool_path.open(encoding="utf-8") as fh:
+                self._spool_count = (signature, sum(1 for line in fh if line.strip()))
+        return self._spool_count[1]
 
     def _take_spool(self) -> list[dict[str, Any]]:
         """Remove and return every spooled record."""

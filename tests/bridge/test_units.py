@@ -338,3 +338,25 @@ def test_outcome_report__version_never_served__refused_not_recorded() -> None:
     assert outcome_report(lib, "conv-1", "billing", "refund_policy", "resolved", 1).payload["version"] == 1
     refused = outcome_report(lib, "conv-1", "billing", "refund_policy", "complaint", 2)
     assert refused.is_error and "'version' 2 of billing/refund_policy was never served" in str(refused.payload)
+
+
+def test_call_log__spooled_count__reread_only_when_the_spool_changes(tmp_path: Path) -> None:
+    log = CallLog(tmp_path / "calls.jsonl")
+    assert log.spooled() == 0
+    log.spool_path.write_text('{"a": 1}\n{"a": 2}\n')
+    assert log.spooled() == 2
+    opened = []
+    original = Path.open
+
+    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(self)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "open", counting_open)
+        assert [log.spooled() for _ in range(50)] == [2] * 50
+        assert opened == []  # unchanged file: not read again
+        with original(log.spool_path, "a") as fh:
+            fh.write('{"a": 3}\n')
+        assert log.spooled() == 3
+        assert opened == [log.spool_path]
