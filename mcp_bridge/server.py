@@ -12,20 +12,21 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, ContentBlock, Resource, TextContent
+from mcp_types import CallToolResult, ContentBlock, Resource, TextContent, ToolAnnotations
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from . import replies
+from . import __version__, replies
 from .app_client import AppUnavailable
 from .auth import (
     SCOPE_PROPOSE,
@@ -39,6 +40,7 @@ from .auth import (
 from .calllog import make_outcome, make_record
 from .manifest import manifest_sha256, tools_manifest
 from .replies import Reply
+from .schemas import CategoriesReply, Outcome, OutcomeReply, ProposalReply, QuestionReply, SOPReply
 from .state import BridgeState
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,22 @@ ROUTING_KEY_HELP = (
     "during a staged rollout; without it the MCP session id is used, else the stable version."
 )
 MAX_PROPOSAL_CHARS = 200_000
+# Reads of the current bundle: no side effect, the same answer for the same conversation and
+# bundle, and nothing outside sopgov is reached (MCP "ToolAnnotations").
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+
+def follow_sop_text(sop: Any) -> str:
+    """The ``follow_sop`` prompt's text for one served SOP version (a ``LiveSOP``)."""
+    return (
+        f"You are handling a customer conversation under the approved SOP \"{sop.title}\" "
+        f"({sop.category}/{sop.key}, version {sop.version}, sha256 {sop.content_sha256[:12]}).\n"
+        "Follow its steps in order and do not skip any; respect every 'Do not' rule; do not promise "
+        "anything it does not allow. If the customer's case falls outside it, say so and ask for "
+        "get_sop_for_question with their words instead of improvising. When the conversation ends, "
+        "call report_sop_outcome with its routing_key and the outcome.\n\n"
+        f"--- SOP ---\n{sop.content}"
+    )
 
 
 def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
@@ -136,49 +154,69 @@ def _caller_lacks(scope: str) -> Reply | None:
 def build_mcp(state: BridgeState) -> SOPServer:
     """Return the MCP server with its tools, resources and call-log middleware."""
     mcp = SOPServer(
-        state, name="sopgov", instructions=INSTRUCTIONS, log_level="WARNING", middleware=[CallLogMiddleware(state)]
+        state,
+        name="sopgov",
+        title="sopgov: governed SOPs for customer-service agents",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+        middleware=[CallLogMiddleware(state)],
     )
 
-    @mcp.tool(description="List the SOP categories that have live SOPs, e.g. billing, technical_support.")
-    def list_sop_categories() -> CallToolResult:
+    @mcp.tool(
+        title="List SOP categories",
+        description="List the SOP categories that have live SOPs, e.g. billing, technical_support.",
+        annotations=READ_ONLY,
+    )
+    def list_sop_categories() -> Annotated[CallToolResult, CategoriesReply]:
         library = state.library
         return _result(replies.list_categories(library), library.sha256)
 
     @mcp.tool(
+        title="Find the SOP for a question",
+        annotations=READ_ONLY,
         description=(
             "Find the approved SOP that tells you how to handle a customer's question. Pass the "
             "question in the customer's words. Returns {category, sop_key, sop_content, title, version, "
             "content_sha256, confidence, alternatives}; or {category, sop_list, sop_content} when several "
             "SOPs may apply (pick one with get_specific_sop); or {category: 'general'} when no SOP fits."
             + ROUTING_KEY_HELP
-        )
+        ),
     )
-    def get_sop_for_question(question: str, routing_key: str | None = None) -> CallToolResult:
+    def get_sop_for_question(question: str, routing_key: str | None = None) -> Annotated[CallToolResult, QuestionReply]:
         library = state.library
         return _result(replies.sop_for_question(library, question, _key(routing_key)), library.sha256)
 
     @mcp.tool(
+        title="Get a specific SOP",
+        annotations=READ_ONLY,
         description=(
             "Get one approved SOP by category and key, e.g. category 'billing', sop_key 'refund_policy'. "
             "Returns {category, sop_key, sop_content, title, version, content_sha256}; an unknown category "
             "or key is an error listing available_categories or available_sops." + ROUTING_KEY_HELP
-        )
+        ),
     )
-    def get_specific_sop(category: str, sop_key: str, routing_key: str | None = None) -> CallToolResult:
+    def get_specific_sop(
+        category: str, sop_key: str, routing_key: str | None = None
+    ) -> Annotated[CallToolResult, SOPReply]:
         library = state.library
         return _result(replies.specific_sop(library, category, sop_key, _key(routing_key)), library.sha256)
 
     @mcp.tool(
+        title="Report a conversation's outcome",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+        ),
         description=(
             "Report how a conversation that followed an SOP ended: outcome 'resolved', 'escalated', 'complaint' "
             "or 'error'. Give the conversation's routing_key and the SOP's category and sop_key; version is "
             "optional (default: the version this conversation is served). Staged rollouts advance or roll "
             "back on these reports."
-        )
+        ),
     )
     def report_sop_outcome(
-        routing_key: str, category: str, sop_key: str, outcome: str, version: int | None = None
-    ) -> CallToolResult:
+        routing_key: str, category: str, sop_key: str, outcome: Outcome, version: int | None = None
+    ) -> Annotated[CallToolResult, OutcomeReply]:
         library = state.library
         caller = current_caller.get()
         reply = replies.outcome_report(library, routing_key, category, sop_key, outcome, version)
@@ -196,12 +234,18 @@ def build_mcp(state: BridgeState) -> SOPServer:
         return _result(reply, library.sha256)
 
     @mcp.tool(
+        title="Propose an SOP change",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+        ),
         description=(
             "Propose new content for an existing SOP. It becomes a draft that people review and approve; "
             "what agents are served does not change. Give the full new Markdown content and your rationale."
-        )
+        ),
     )
-    async def propose_sop_change(category: str, sop_key: str, content: str, rationale: str) -> CallToolResult:
+    async def propose_sop_change(
+        category: str, sop_key: str, content: str, rationale: str
+    ) -> Annotated[CallToolResult, ProposalReply]:
         library = state.library
         caller = current_caller.get()
         for name, value in (
@@ -255,6 +299,22 @@ def build_mcp(state: BridgeState) -> SOPServer:
             **{k: v for k, v in body.items() if k == "available_sops"},
         }
         return _result(Reply(payload, is_error=True, error=str(body.get("error", status))), library.sha256)
+
+    @mcp.prompt(
+        name="follow_sop",
+        title="Follow an SOP",
+        description=(
+            "Frame the live SOP category/key for an agent: follow its steps in order, respect its "
+            "'Do not' rules, and say when the case falls outside it."
+        ),
+    )
+    def follow_sop(category: str, sop_key: str, routing_key: str | None = None) -> str:
+        reply = replies.specific_sop(state.library, category, sop_key, _key(routing_key))
+        if reply.is_error or reply.served is None:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            raise ResourceError(f"No live SOP {category}/{sop_key}: {json.dumps(reply.payload, ensure_ascii=False)}")
+        return follow_sop_text(reply.served)
 
     @mcp.resource(
         "sop://{category}/{key}",
@@ -325,6 +385,7 @@ class CallLogMiddleware:
         error = ""
         try:
             result = _result(denied, bundle) if denied is not None else await call_next(ctx)
+            result = _structured_error(result, bundle)
             return result
         except Exception as exc:
             error = f"{exc.__class__.__name__}: {exc}"
@@ -347,6 +408,30 @@ class CallLogMiddleware:
                     bucket=served.get("bucket") if served else None,
                 )
             )
+
+
+def _structured_error(result: Any, bundle_sha256: str) -> Any:
+    """Give an error the SDK produced itself (arguments that fail the input schema, an unknown
+    tool) the same structured body as the tools' own errors: ``{"error": "Invalid arguments",
+    "detail": <the SDK's message>}``. Other results pass through unchanged."""
+    _, is_error, text = _result_fields(result)
+    structured = (
+        result.get("structuredContent") if isinstance(result, dict) else getattr(result, "structured_content", 0)
+    )
+    if not is_error or structured not in (None, {}):
+        return result
+    detail = _readable_validation_error(text)
+    return _result(Reply({"error": "Invalid arguments", "detail": detail}, is_error=True, error=detail), bundle_sha256)
+
+
+_PYDANTIC_ERROR_LINE = re.compile(r"^(\w+)\n\s+(.+?) \[type=", re.MULTILINE)
+
+
+def _readable_validation_error(text: str) -> str:
+    """Turn pydantic's report of arguments that fail the input schema into one line per argument,
+    e.g. ``'outcome': Input should be 'resolved', 'escalated', 'complaint' or 'error'``."""
+    problems = _PYDANTIC_ERROR_LINE.findall(text)
+    return "; ".join(f"'{name}': {message}" for name, message in problems) if problems else text
 
 
 def _result_fields(result: Any) -> tuple[dict[str, Any], bool, str]:

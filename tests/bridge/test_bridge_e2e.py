@@ -267,3 +267,103 @@ def test_python_client_config__asks_a_running_bridge(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "tools: " in done.stdout and "get_sop_for_question" in done.stdout
     assert "refund" in done.stdout.lower()
+
+
+# Each tool's answers and error answers (argument errors found by the SDK included).
+REPLIES_TO_CHECK: dict[str, list[dict[str, Any]]] = {
+    "list_sop_categories": [{}],
+    "get_sop_for_question": [
+        {"question": "How do I get my money back for an order?"},
+        {"question": "What is the weather on Mars?"},
+        {"question": ""},
+        {"question": 42},
+    ],
+    "get_specific_sop": [
+        {"category": "billing", "sop_key": "refund_policy"},
+        {"category": "nope", "sop_key": "refund_policy"},
+        {"category": "billing", "sop_key": "nope"},
+        {"category": "billing", "sop_key": "a\x00b"},
+    ],
+    "report_sop_outcome": [
+        {"routing_key": "c1", "category": "billing", "sop_key": "refund_policy", "outcome": "resolved"},
+        {"routing_key": "c1", "category": "billing", "sop_key": "refund_policy", "outcome": "great"},
+        {"routing_key": "c1", "category": "billing", "sop_key": "refund_policy", "outcome": "resolved", "version": 99},
+    ],
+    "propose_sop_change": [
+        {"category": "billing", "sop_key": "refund_policy", "content": "# New\n1. Step.", "rationale": "clearer"},
+        {"category": "billing", "sop_key": "nope", "content": "# New", "rationale": "x"},
+        {"category": "billing", "sop_key": "refund_policy", "content": " ", "rationale": "x"},
+    ],
+}
+
+
+def test_tools__metadata_and_every_reply_matches_its_output_schema(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
+    """Every tool has a title, annotations and an outputSchema; every reply, errors included,
+    carries structuredContent that validates against it (checked with jsonschema here; the
+    official client also checks successful ones)."""
+    import jsonschema
+
+    from apps.agents.services import agent_token_issue
+
+    token = agent_token_issue(actor=None, name="all-scopes", scopes=["sop:read", "sop:propose", "sop:report"])[1]
+
+    async def scenario(url: str) -> tuple[list[Any], list[tuple[str, dict[str, Any], Any]]]:
+        async with mcp_session(url, token) as session:
+            tools = (await session.list_tools()).tools
+            results = []
+            for name, calls in REPLIES_TO_CHECK.items():
+                for arguments in calls:
+                    results.append((name, arguments, await session.call_tool(name, arguments)))
+            return tools, results
+
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        tools, results = asyncio.run(scenario(bridge.url))
+    by_name = {tool.name: tool for tool in tools}
+    assert set(by_name) == set(REPLIES_TO_CHECK)
+    for tool in tools:
+        assert tool.title and tool.annotations is not None and tool.output_schema, tool.name
+        assert tool.annotations.open_world_hint is False and tool.annotations.destructive_hint is False
+        assert tool.annotations.read_only_hint is (
+            tool.name in {"list_sop_categories", "get_sop_for_question", "get_specific_sop"}
+        )
+    assert by_name["report_sop_outcome"].input_schema["properties"]["outcome"]["enum"] == [
+        "resolved",
+        "escalated",
+        "complaint",
+        "error",
+    ]
+    errors = 0
+    for name, arguments, result in results:
+        assert result.structured_content is not None, (name, arguments)
+        jsonschema.validate(result.structured_content, by_name[name].output_schema)
+        errors += bool(result.is_error)
+        if result.is_error:
+            assert result.structured_content["error"], (name, arguments)
+    assert errors == 9  # every call above but the first of each tool
+
+
+def test_server_info_version_and_follow_sop_prompt(live_server: Any, library: dict[str, str], cache_dir: Path) -> None:
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    from mcp_bridge import __version__
+
+    async def scenario(url: str) -> tuple[Any, list[str], str]:
+        headers = {"Authorization": f"Bearer {library['reader']}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            async with streamable_http_client(url, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    initialized = await session.initialize()
+                    prompts = [p.name for p in (await session.list_prompts()).prompts]
+                    prompt = await session.get_prompt("follow_sop", {"category": "billing", "sop_key": "refund_policy"})
+                    return initialized.server_info, prompts, prompt.messages[0].content.text  # type: ignore[union-attr]
+
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        info, prompts, text = asyncio.run(scenario(bridge.url))
+    assert (info.name, info.version) == ("sopgov", __version__)
+    assert prompts == ["follow_sop"]
+    live = SOPVersion.objects.get(sop__key="refund_policy", status="live")
+    assert f"billing/refund_policy, version {live.number}" in text and live.content in text

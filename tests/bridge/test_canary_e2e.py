@@ -120,7 +120,7 @@ def test_canary__complaints_reported_over_mcp__rolled_back_within_a_second(
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        ({"routing_key": "c", **ARGS, "outcome": "happy"}, "resolved, escalated, complaint, error"),
+        ({"routing_key": "c", **ARGS, "outcome": "happy"}, "'outcome': Input should be 'resolved', 'escalated'"),
         ({"routing_key": "", **ARGS, "outcome": "resolved"}, "conversation id"),
         ({"routing_key": "c", "category": "product", "sop_key": "nope", "outcome": "resolved"}, "SOP key not found"),
         ({"routing_key": "c", **ARGS, "outcome": "resolved", "version": 0}, "positive integer"),

@@ -92,3 +92,19 @@ def test_caller_lacks__scope_checked_per_token() -> None:
         "detail": "This agent token lacks the sop:propose scope.",
     }
     assert _as(None, "sop:read") is not None  # no caller: nothing is allowed
+
+
+def test_readable_validation_error__one_line_per_argument() -> None:
+    from mcp_bridge.server import _readable_validation_error
+
+    sdk = (
+        "Error executing tool report_sop_outcome: 2 validation errors for report_sop_outcomeArguments\n"
+        "outcome\n  Input should be 'resolved', 'escalated', 'complaint' or 'error' [type=literal_error, "
+        "input_value='happy', input_type=str]\n    For further information visit https://errors.pydantic.dev\n"
+        "version\n  Input should be a valid integer [type=int_type, input_value='x', input_type=str]\n"
+    )
+    assert _readable_validation_error(sdk) == (
+        "'outcome': Input should be 'resolved', 'escalated', 'complaint' or 'error'; "
+        "'version': Input should be a valid integer"
+    )
+    assert _readable_validation_error("something else") == "something else"
