@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     if not config.bridge_token and config.bundle_source == "app":
         logging.getLogger("mcp_bridge").warning("SOPGOV_BRIDGE_TOKEN is not set: the bridge cannot sync from the app")
+    if config.workers > 1:  # counters summed over the worker processes (mcp_bridge.metrics)
+        from .metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(config.cache_dir)
     uvicorn.run(
         "mcp_bridge.asgi:app",
         host=config.host,

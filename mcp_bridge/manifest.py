@@ -16,10 +16,21 @@ from typing import Any
 
 
 async def tools_manifest(mcp: Any) -> list[dict[str, Any]]:
-    """Return ``[{name, description, inputSchema}]`` of ``mcp``'s tools, sorted by name."""
+    """Return ``[{name, title, description, inputSchema, outputSchema, annotations}]`` of
+    ``mcp``'s tools, sorted by name: everything a client reads about a tool."""
     tools = await mcp.list_tools()
     return sorted(
-        ({"name": t.name, "description": t.description or "", "inputSchema": t.input_schema} for t in tools),
+        (
+            {
+                "name": t.name,
+                "title": t.title or "",
+                "description": t.description or "",
+                "inputSchema": t.input_schema,
+                "outputSchema": t.output_schema or {},
+                "annotations": t.annotations.model_dump(mode="json", exclude_none=True) if t.annotations else {},
+            }
+            for t in tools
+        ),
         key=lambda t: t["name"],
     )
 

@@ -24,9 +24,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ContentBlock, Resource, TextContent, ToolAnnotations
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from . import __version__, replies
+from . import __version__, metrics, replies, tracing
 from .app_client import AppUnavailable
 from .auth import (
     SCOPE_PROPOSE,
@@ -74,7 +74,7 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 def follow_sop_text(sop: Any) -> str:
     """The ``follow_sop`` prompt's text for one served SOP version (a ``LiveSOP``)."""
     return (
-        f"You are handling a customer conversation under the approved SOP \"{sop.title}\" "
+        f'You are handling a customer conversation under the approved SOP "{sop.title}" '
         f"({sop.category}/{sop.key}, version {sop.version}, sha256 {sop.content_sha256[:12]}).\n"
         "Follow its steps in order and do not skip any; respect every 'Do not' rule; do not promise "
         "anything it does not allow. If the customer's case falls outside it, say so and ask for "
@@ -377,6 +377,12 @@ class CallLogMiddleware:
             return await call_next(ctx)
         params = ctx.params or {}
         tool = str(params.get("name", ""))
+        with tracing.tool_span(tool, params, ctx.request_id, session_routing_key.get() or None) as span:
+            return await self._call(ctx, call_next, params, tool, span)
+
+    async def _call(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext, params: Any, tool: str, span: Any
+    ) -> Any:
         arguments = params.get("arguments") or {}
         started = time.perf_counter()
         bundle = self.state.library.sha256
@@ -391,8 +397,12 @@ class CallLogMiddleware:
             error = f"{exc.__class__.__name__}: {exc}"
             raise
         finally:
+            elapsed = time.perf_counter() - started
             meta, is_error, text = _result_fields(result)
+            # unknown names are one label, so callers cannot grow the metrics without bound
+            metrics.observe_call(tool if tool in TOOL_SCOPES else "unknown", is_error or bool(error), elapsed)
             served = meta.get("sopgov/served")
+            tracing.record_result(span, is_error=is_error, error_text=text, served=served, bundle=bundle)
             routing_key = arguments.get("routing_key") if isinstance(arguments, dict) else None
             self.state.calls.add(
                 make_record(
@@ -400,7 +410,7 @@ class CallLogMiddleware:
                     arguments=arguments,
                     caller=current_caller.get(),
                     bundle_sha256=bundle,
-                    latency_ms=(time.perf_counter() - started) * 1000,
+                    latency_ms=elapsed * 1000,
                     served=_Served(served) if served else None,
                     is_error=is_error or bool(error),
                     error=(error or meta.get("sopgov/error", "") or text) if (is_error or error) else "",
@@ -479,6 +489,9 @@ class BridgeApp:
             await self._lifespan(receive, send)
         elif scope["type"] == "http" and scope["path"] == "/healthz":
             await JSONResponse(self.state.health())(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/metrics":
+            body, content_type = metrics.render(self.state)
+            await Response(body, media_type=content_type)(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/ping":
             # AgentCore Runtime's health contract: {"status": "Healthy"}.
             await JSONResponse({"status": "Healthy", "time_of_last_update": int(self.state.started_at)})(
@@ -516,6 +529,8 @@ class BridgeApp:
         if not state.library.sops:
             await state.first_sync(timeout=STARTUP_SYNC_SECONDS)
         state.tools_sha256 = manifest_sha256(await tools_manifest(self.mcp))
+        if tracing.configure_from_env():
+            logger.info("tracing tool calls with OpenTelemetry (OTLP, from the OTEL_* variables)")
         tune_gc(state.config.gc_thresholds)
         async with self.mcp.session_manager.run(), anyio.create_task_group() as tasks:
             tasks.start_soon(state.sync_forever)
@@ -537,6 +552,7 @@ class BridgeApp:
             else:
                 state.log_calls()
             await state.app.aclose()
+            await anyio.to_thread.run_sync(tracing.shutdown)
 
 
 def tune_gc(thresholds: tuple[int, int, int]) -> None:

@@ -64,6 +64,8 @@ class BridgeState:
         cached = self.cache.load_bundle(self.engine)
         if cached is not None:
             self.library = cached
+            # when it was fetched: the cached file's time (a restart does not make the bundle new)
+            self.bundle_changed_at = (self.cache.root / "bundle.json").stat().st_mtime
             logger.info("serving cached bundle %s (%d SOPs)", cached.sha256[:12], len(cached.sops))
         snapshot = self.cache.load_credentials()
         if snapshot is not None:

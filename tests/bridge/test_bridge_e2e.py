@@ -367,3 +367,42 @@ def test_server_info_version_and_follow_sop_prompt(live_server: Any, library: di
     assert prompts == ["follow_sop"]
     live = SOPVersion.objects.get(sop__key="refund_policy", status="live")
     assert f"billing/refund_policy, version {live.number}" in text and live.content in text
+
+
+def test_metrics__prometheus_text_summed_over_two_workers(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
+    """/metrics in Prometheus' text format: calls by tool and outcome and their latency summed
+    over both uvicorn workers, bundle age, spool depth and what is served."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    args = {"category": "billing", "sop_key": "refund_policy"}
+    with running_bridge(
+        live_server.url, library["bridge"], cache_dir, extra_env={"SOPGOV_BRIDGE_WORKERS": "2"}
+    ) as bridge:
+        for _ in range(12):
+            post_tool(bridge.url, library["reader"], "get_specific_sop", args)
+        for _ in range(3):
+            post_tool(bridge.url, library["reader"], "get_specific_sop", {"category": "nope", "sop_key": "x"})
+        post_tool(bridge.url, library["reader"], "no_such_tool", {})
+        response = httpx.get(bridge.url.replace("/mcp", "/metrics"), timeout=5)
+        served = bridge.health()["bundle_sha256"]  # type: ignore[index]
+    # both workers write their counts to the shared directory; /metrics sums the files
+    assert list((cache_dir / "prometheus").glob("counter_*.db"))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    ok = (("outcome", "ok"), ("tool", "get_specific_sop"))
+    failed = (("outcome", "error"), ("tool", "get_specific_sop"))
+    assert samples[("sopgov_bridge_tool_calls_total", ok)] == 12
+    assert samples[("sopgov_bridge_tool_calls_total", failed)] == 3
+    assert samples[("sopgov_bridge_tool_call_duration_seconds_count", (("tool", "get_specific_sop"),))] == 15
+    assert not any(dict(labels).get("tool") == "no_such_tool" for _, labels in samples)
+    assert samples[("sopgov_bridge_spooled_records", ())] >= 0
+    assert 0 <= samples[("sopgov_bridge_bundle_age_seconds", ())] < 120
+    info = next(labels for name, labels in samples if name == "sopgov_bridge_info")
+    assert dict(info)["bundle_sha256"] == served

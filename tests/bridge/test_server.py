@@ -12,7 +12,7 @@ import pytest
 from mcp_bridge.auth import Caller, current_caller
 from mcp_bridge.config import BridgeConfig
 from mcp_bridge.replies import Reply, specific_sop
-from mcp_bridge.server import _caller_lacks, _result, _result_fields, _unstorable_text, build_mcp
+from mcp_bridge.server import TOOL_SCOPES, _caller_lacks, _result, _result_fields, _unstorable_text, build_mcp
 from mcp_bridge.state import BridgeState
 from tests.bridge.test_units import LIBRARY, library
 
@@ -28,7 +28,7 @@ def state(tmp_path: Path) -> BridgeState:
 
 def test_build_mcp__seed_tools_kept_with_their_arguments(state: BridgeState) -> None:
     tools = {tool.name: tool for tool in anyio.run(build_mcp(state).list_tools)}
-    assert SEED_TOOLS | {"report_sop_outcome"} == set(tools)
+    assert SEED_TOOLS | {"report_sop_outcome"} == set(tools) == set(TOOL_SCOPES)
     assert set(tools["get_specific_sop"].input_schema["required"]) == {"category", "sop_key"}
     assert tools["get_sop_for_question"].input_schema["required"] == ["question"]
 

@@ -150,7 +150,9 @@ def test_self_approval__not_offered_in_browser(new_page: Any, sop: Any, people: 
     page = new_page("author_reviewer")
     page.goto(f"/admin/sops/sopversion/{version.pk}/change/")
     expect(page.locator("form[data-action=approve]")).to_have_count(0)
-    expect(page.locator("#no-actions")).to_be_visible()
+    expect(page.locator("form[data-action=reject]")).to_have_count(0)
+    # their own submission: they may only take it back
+    expect(page.locator("form[data-action=withdraw] button")).to_have_text("Withdraw from review")
 
 
 def test_editor__invalid_then_fixed__nothing_lost(new_page: Any, sop: Any, people: dict[str, Any]) -> None:
