@@ -1,5 +1,7 @@
-"""Replay the seed's regression scenario over MCP against a bridge, local or on AgentCore.
+"""Replay the seed's regression scenario over MCP against a bridge, local or on AgentCore; or
+ask it one question.
 
+    python -m mcp_bridge.client ask "Can I get a refund?" --url http://127.0.0.1:8001/mcp --token T
     python -m mcp_bridge.client http://127.0.0.1:8001/mcp --token T
     python -m mcp_bridge.client --ssm-parameter /mcp_server/customer_service_sop/agent_arn --region us-west-2
     python -m mcp_bridge.client --ssm-parameter NAME --region R --token JWT   (JWT authorizer)
@@ -201,7 +203,67 @@ async def run(
     return 1 if failures else 0
 
 
+def describe_answer(reply: dict[str, Any]) -> str:
+    """What ``get_sop_for_question`` answered, for a person: the SOP served (version, variant,
+    confidence, runners-up) and its content; or the category's SOPs; or that none fits."""
+    if reply.get("error"):
+        return f"error: {reply['error']}: {reply.get('detail', '')}".rstrip(": ")
+    if reply.get("category") == "general":
+        return f"No SOP fits this question (category 'general'):\n{reply.get('sop_content', '')}"
+    if "sop_list" in reply:
+        lines = [f"Several SOPs of {reply['category']} may apply; pick one with get_specific_sop:"]
+        lines += [f"  {s['sop_key']} v{s['version']}: {s['title']}" for s in reply.get("sops", [])]
+        return "\n".join(lines)
+    lines = [
+        f"Served {reply['category']}/{reply['sop_key']} v{reply['version']}: {reply['title']}"
+        f" (confidence {reply.get('confidence', 0):.2f}, sha256 {str(reply.get('content_sha256', ''))[:12]})"
+    ]
+    alternatives = reply.get("alternatives") or []
+    if alternatives:
+        lines.append("Runners-up: " + ", ".join(f"{a['category']}/{a['sop_key']}" for a in alternatives))
+    lines += ["", reply.get("sop_content", "")]
+    return "\n".join(lines)
+
+
+async def ask(
+    url: str, headers: dict[str, str], question: str, routing_key: str | None = None, out: Callable[[str], None] = print
+) -> int:
+    """Ask the bridge at ``url`` one question (``get_sop_for_question``) and print what an agent
+    would be served; return 0, or 1 when the bridge answers with an error."""
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60)) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                arguments = {"question": question, **({"routing_key": routing_key} if routing_key else {})}
+                result = await session.call_tool("get_sop_for_question", arguments)
+    reply = _json(result)
+    out(describe_answer(reply))
+    return 1 if result.is_error else 0
+
+
+def ask_main(argv: list[str]) -> int:
+    """``python -m mcp_bridge.client ask "question" --url URL --token T [--routing-key K]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mcp_bridge.client ask", description="Ask a bridge one question and print what would be served."
+    )
+    parser.add_argument("question", help="the customer's question, in their words")
+    parser.add_argument("--url", required=True, help="the MCP endpoint, e.g. http://127.0.0.1:8001/mcp")
+    parser.add_argument("--token", help="a sopgov agent token with sop:read (or SOPGOV_AGENT_TOKEN)")
+    parser.add_argument("--routing-key", help="the conversation id (during a rollout: which version it gets)")
+    args = parser.parse_args(argv)
+    token = args.token or os.environ.get("SOPGOV_AGENT_TOKEN", "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        return asyncio.run(ask(args.url, headers, args.question, args.routing_key))
+    except Exception as exc:
+        print(f"FAIL could not ask {args.url}: {explain(exc)}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ask"]:
+        return ask_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m mcp_bridge.client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -14,7 +14,7 @@ from apps.audit.services import audit_record
 from apps.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from apps.sops.models import SOPVersion, VersionOrigin, VersionStatus
 from apps.sops.selectors import sop_get
-from apps.sops.services import sop_version_create
+from apps.sops.services import sop_version_create, sop_version_withdraw
 
 from . import permissions
 from .models import AgentToken
@@ -122,7 +122,8 @@ def sop_change_propose(*, token: AgentToken, category: str, sop_key: str, conten
 
     The draft copies the summary and example questions of the live (else latest) version,
     takes ``rationale`` as its change note, and is authored by the token's service account so
-    a person must submit, review and publish it.
+    a person must submit, review and publish it. It replaces (withdraws) the same agent's
+    earlier open proposals for this SOP.
 
     Raises:
         PermissionDenied: the token lacks ``sop:propose``.
@@ -145,6 +146,9 @@ def sop_change_propose(*, token: AgentToken, category: str, sop_key: str, conten
             extra={"available_sops": keys},
         )
     base = sop.versions.filter(status=VersionStatus.LIVE).first() or sop.versions.order_by("-number").first()
+    earlier = list(
+        sop.versions.filter(status=VersionStatus.DRAFT, origin=VersionOrigin.AGENT, author=token.user).order_by("number")
+    )
     version = sop_version_create(
         actor=token.user,
         sop=sop,
@@ -158,6 +162,16 @@ def sop_change_propose(*, token: AgentToken, category: str, sop_key: str, conten
         audit_action=AuditAction.VERSION_PROPOSE,
         actor_label=f"agent:{token.name}",
     )
+    # One open proposal per agent and SOP: the newer one replaces the agent's earlier drafts, so
+    # an agent that proposes again (or a repeated regression run) does not pile up drafts for the
+    # owner. They stay in the history as withdrawn, with the reason.
+    for old in earlier:
+        sop_version_withdraw(
+            actor=token.user,
+            version=old,
+            reason=f"Replaced by the same agent's newer proposal, v{version.number}.",
+            check_permission=False,
+        )
     return version
 
 

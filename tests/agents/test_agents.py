@@ -102,6 +102,26 @@ def test_proposal__creates_draft_never_live(live_version: SOPVersion, people: di
     services.sop_version_submit(actor=people["author"], version=proposal)
 
 
+def test_proposal__again_by_the_same_agent__replaces_its_open_one(
+    live_version: SOPVersion, people: dict[str, Any]
+) -> None:
+    """Repeated proposals (an agent retrying, a regression run) leave one open draft per agent
+    and SOP; the earlier ones are kept as withdrawn. Another agent's proposal is not touched."""
+    from apps.agents.services import sop_change_propose
+
+    bot, _ = agent_token_issue(actor=None, name="bot", scopes=["sop:propose"])
+    other, _ = agent_token_issue(actor=None, name="other-bot", scopes=["sop:propose"])
+    args = {"category": "billing", "sop_key": "refund_policy", "rationale": "Regression check"}
+    first = sop_change_propose(token=bot, content="## Try 1", **args)
+    theirs = sop_change_propose(token=other, content="## Theirs", **args)
+    second = sop_change_propose(token=bot, content="## Try 2", **args)
+    third = sop_change_propose(token=bot, content="## Try 3", **args)
+    statuses = dict(SOPVersion.objects.filter(origin="agent").values_list("pk", "status"))
+    assert statuses == {first.pk: "withdrawn", theirs.pk: "draft", second.pk: "withdrawn", third.pk: "draft"}
+    event = AuditEvent.objects.filter(action="version.withdraw", target_id=str(second.pk)).get()
+    assert event.reason == f"Replaced by the same agent's newer proposal, v{third.number}."
+
+
 def test_proposal__without_scope__403_and_unknown_sop__404(live_version: SOPVersion) -> None:
     _, reader = agent_token_issue(actor=None, name="reader", scopes=["sop:read"])
     body = {"category": "billing", "sop_key": "refund_policy", "content": "x", "rationale": "y"}

@@ -406,3 +406,23 @@ def test_metrics__prometheus_text_summed_over_two_workers(
     assert 0 <= samples[("sopgov_bridge_bundle_age_seconds", ())] < 120
     info = next(labels for name, labels in samples if name == "sopgov_bridge_info")
     assert dict(info)["bundle_sha256"] == served
+
+
+def test_client_ask__prints_what_would_be_served(
+    live_server: Any, library: dict[str, str], cache_dir: Path, capsys: Any
+) -> None:
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        code = regression.main(
+            ["ask", "How do I get my money back?", "--url", bridge.url, "--token", library["reader"]]
+        )
+        out = capsys.readouterr().out
+        none = regression.main(
+            ["ask", "What is the capital of Mongolia?", "--url", bridge.url, "--token", library["reader"]]
+        )
+        general = capsys.readouterr().out
+        refused = regression.main(["ask", "refund", "--url", bridge.url, "--token", "not-a-token"])
+    live = SOPVersion.objects.get(sop__key="refund_policy", status="live")
+    assert code == 0 and out.startswith(f"Served billing/refund_policy v{live.number}: ")
+    assert live.content.strip() in out
+    assert none == 0 and general.startswith("No SOP fits this question")
+    assert refused == 1

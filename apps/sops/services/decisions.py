@@ -177,13 +177,16 @@ def sop_version_reject(
 
 
 @transaction.atomic
-def sop_version_withdraw(*, actor: Any, version: SOPVersion, reason: str = "") -> SOPVersion:
+def sop_version_withdraw(
+    *, actor: Any, version: SOPVersion, reason: str = "", check_permission: bool = True
+) -> SOPVersion:
     """Withdraw a draft (discard it) or a version in review (take the submission back); return it.
 
     The version is kept, with its content and any reviews, as ``withdrawn``: nothing is deleted,
     and the audit event records who withdrew it, from which state, and why. Frees the SOP for a
     new draft. Whoever may submit the version may withdraw it (its author, or the SOP's owner for
-    an agent's proposal).
+    an agent's proposal). ``check_permission=False`` is for services that checked who may do it
+    (an agent replacing its own earlier proposal).
 
     Raises:
         PermissionDenied: the actor may not submit this version.
@@ -191,7 +194,7 @@ def sop_version_withdraw(*, actor: Any, version: SOPVersion, reason: str = "") -
         InvalidInput: ``reason`` is not text or too long.
     """
     sop, version = version_lock(version)
-    if not permissions.can_withdraw(actor, version):
+    if check_permission and not permissions.can_withdraw(actor, version):
         raise PermissionDenied("Only the version's author or the SOP's owner can withdraw it.")
     reason = clean_reason(reason, required=False)
     version_transition(
