@@ -129,6 +129,13 @@ class Library:
         """Return the stable version of ``category/key`` or ``None``."""
         return self.by_slug.get((category, key))
 
+    def served_versions(self, category: str, key: str) -> list[LiveSOP]:
+        """The versions of ``category/key`` served now: the stable one, then the canary if a
+        rollout is on; empty for an unknown SOP."""
+        stable = self.by_slug.get((category, key))
+        canary = self.canaries.get((category, key))
+        return [v for v in (stable, canary.sop if canary is not None else None) if v is not None]
+
     def resolve(self, sop: LiveSOP, routing_key: str | None) -> tuple[LiveSOP, int | None]:
         """Return the version of ``sop`` a conversation is served, and its bucket (1..100).
 

@@ -148,17 +148,6 @@ def sop_for_question(
     return Reply({"category": "general", "sop_content": NO_SOP_TEXT})
 
 
-def _newest_served(library: Library, category: str, sop_key: str) -> int:
-    """The highest version of an SOP the bundle serves: the canary during a rollout, else the
-    stable one. Versions are numbered in order, so every lower number exists in the app."""
-    stable = library.get(category, sop_key)
-    canary = library.canaries.get((category, sop_key))
-    numbers = [stable.version] if stable is not None else []
-    if canary is not None:
-        numbers.append(canary.sop.version)
-    return max(numbers, default=0)
-
-
 def outcome_report(
     library: Library, routing_key: Any, category: Any, sop_key: Any, outcome: Any, version: Any = None
 ) -> Reply:
@@ -178,7 +167,7 @@ def outcome_report(
     if found.is_error or found.served is None:
         return found
     number = version if version is not None else found.served.version
-    newest = _newest_served(library, category, sop_key)
+    newest = max(sop.version for sop in library.served_versions(category, sop_key))
     if number > newest:
         # The app would refuse it (no such version was ever served); say so now instead of
         # answering "recorded" for a report the app will set aside.

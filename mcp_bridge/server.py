@@ -9,6 +9,7 @@ ones the SDK rejects for invalid arguments.
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import logging
@@ -23,7 +24,17 @@ from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, ContentBlock, Resource, TextContent, ToolAnnotations
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    Completion,
+    ContentBlock,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    Resource,
+    TextContent,
+    ToolAnnotations,
+)
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from . import __version__, metrics, replies, tracing
@@ -94,6 +105,7 @@ def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
             "content_sha256": reply.served.content_sha256,
             "variant": reply.served.variant,
             "bucket": reply.bucket,
+            "uri": f"sop://{reply.served.category}/{reply.served.key}@{reply.served.version}",
         }
     if reply.error:
         meta["sopgov/error"] = reply.error
@@ -107,12 +119,41 @@ def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
     return CallToolResult(content=content, structured_content=structured, is_error=reply.is_error, _meta=meta)
 
 
+RESOURCES_PAGE_SIZE = 50
+"""``resources/list`` answers at most this many SOPs per page (MCP "Pagination": opaque cursor)."""
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"sop-offset:{offset}".encode()).decode()
+
+
+def _offset(cursor: str | None) -> int:
+    """The offset a ``resources/list`` cursor stands for; ``MCPError`` -32602 if it is not ours."""
+    if not cursor:
+        return 0
+    try:
+        prefix, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix != "sop-offset" or not number.isdigit():
+            raise ValueError(cursor)
+        return int(number)
+    except ValueError as exc:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid cursor: use the nextCursor of the last page.") from exc
+
+
 class SOPServer(MCPServer):
-    """``MCPServer`` whose resource list is the current bundle's live SOPs."""
+    """``MCPServer`` whose resource list is the current bundle's live SOPs, in pages."""
 
     def __init__(self, state: BridgeState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = state
+
+    async def _handle_list_resources(self, ctx: Any, params: PaginatedRequestParams | None) -> ListResourcesResult:
+        resources = await self.list_resources()
+        start = _offset(params.cursor if params else None)
+        end = start + RESOURCES_PAGE_SIZE
+        return ListResourcesResult(
+            resources=resources[start:end], next_cursor=_cursor(end) if end < len(resources) else None
+        )
 
     async def list_resources(self) -> list[Resource]:
         return [
@@ -315,6 +356,48 @@ def build_mcp(state: BridgeState) -> SOPServer:
 
             raise ResourceError(f"No live SOP {category}/{sop_key}: {json.dumps(reply.payload, ensure_ascii=False)}")
         return follow_sop_text(reply.served)
+
+    @mcp.resource(
+        "sop://{category}/{key}@{version}",
+        name="sop-version",
+        mime_type="text/markdown",
+        description=(
+            "One version of the SOP category/key, as a conversation was served it (tool replies name it in "
+            "_meta sopgov/served uri). The bridge holds the versions it serves now; the app keeps all of them."
+        ),
+    )
+    def sop_version_resource(category: str, key: str, version: str) -> str:
+        library = state.library
+        served = [sop for sop in library.served_versions(category, key) if str(sop.version) == version]
+        if not served:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            now = ", ".join(f"v{sop.version}" for sop in library.served_versions(category, key)) or "nothing"
+            raise ResourceError(
+                f"Version {version} of {category}/{key} is not served now (served: {now}); every version is kept "
+                "in the sopgov app."
+            )
+        return served[0].content
+
+    @mcp.completion()
+    async def complete(ref: Any, argument: Any, context: Any) -> Completion | None:
+        """Values for the SOP templates' and the follow_sop prompt's arguments: categories,
+        then the keys of the category chosen, then the versions served."""
+        library = state.library
+        chosen = dict(getattr(context, "arguments", None) or {})
+        prefix = argument.value or ""
+        if argument.name == "category":
+            values = [c for c in library.categories if c.startswith(prefix)]
+        elif argument.name in ("key", "sop_key"):
+            sops = library.by_category.get(chosen["category"], []) if chosen.get("category") else library.sops
+            values = sorted({sop.key for sop in sops if sop.key.startswith(prefix)})
+        elif argument.name == "version":
+            key = chosen.get("key") or chosen.get("sop_key") or ""
+            versions = library.served_versions(chosen.get("category", ""), key)
+            values = [str(sop.version) for sop in versions if str(sop.version).startswith(prefix)]
+        else:
+            return None
+        return Completion(values=values[:100], total=len(values), has_more=len(values) > 100)
 
     @mcp.resource(
         "sop://{category}/{key}",

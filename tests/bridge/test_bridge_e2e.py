@@ -426,3 +426,52 @@ def test_client_ask__prints_what_would_be_served(
     assert live.content.strip() in out
     assert none == 0 and general.startswith("No SOP fits this question")
     assert refused == 1
+
+
+def test_resource_templates_completion_and_version_pinned_uri(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
+    """Over the official client: the two templates, argument completion for category and key,
+    and the version-pinned URI a tool reply names, read back as a resource."""
+    from mcp_types import PromptReference, ResourceTemplateReference
+
+    async def scenario(url: str) -> dict[str, Any]:
+        async with mcp_session(url, library["reader"]) as session:
+            templates = [t.uri_template for t in (await session.list_resource_templates()).resource_templates]
+            template = ResourceTemplateReference(type="ref/resource", uri="sop://{category}/{key}")
+            categories = await session.complete(template, {"name": "category", "value": "b"})
+            keys = await session.complete(
+                template, {"name": "key", "value": "re"}, context_arguments={"category": "billing"}
+            )
+            prompt_keys = await session.complete(
+                PromptReference(type="ref/prompt", name="follow_sop"),
+                {"name": "sop_key", "value": ""},
+                context_arguments={"category": "technical_support"},
+            )
+            served = await session.call_tool("get_specific_sop", {"category": "billing", "sop_key": "refund_policy"})
+            uri = served.meta["sopgov/served"]["uri"]  # type: ignore[index]
+            pinned = await session.read_resource(uri)
+            try:
+                await session.read_resource("sop://billing/refund_policy@999")
+                missing = ""
+            except Exception as exc:
+                missing = str(exc)
+            return {
+                "templates": templates,
+                "categories": categories.completion.values,
+                "keys": keys.completion.values,
+                "prompt_keys": prompt_keys.completion.values,
+                "uri": uri,
+                "pinned": pinned.contents[0].text,  # type: ignore[union-attr]
+                "missing": missing,
+            }
+
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        got = asyncio.run(scenario(bridge.url))
+    live = SOPVersion.objects.get(sop__key="refund_policy", status="live")
+    assert set(got["templates"]) == {"sop://{category}/{key}", "sop://{category}/{key}@{version}"}
+    assert got["categories"] == ["billing"]
+    assert got["keys"] == ["refund_policy"]
+    assert "account_lockout" in got["prompt_keys"] and "refund_policy" not in got["prompt_keys"]
+    assert got["uri"] == f"sop://billing/refund_policy@{live.number}" and got["pinned"] == live.content
+    assert "Version 999 of billing/refund_policy is not served now" in got["missing"]

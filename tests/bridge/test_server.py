@@ -108,3 +108,22 @@ def test_readable_validation_error__one_line_per_argument() -> None:
         "'version': Input should be a valid integer"
     )
     assert _readable_validation_error("something else") == "something else"
+
+
+def test_resources_list__pages_with_an_opaque_cursor(state: BridgeState, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import PaginatedRequestParams
+
+    from mcp_bridge import server
+
+    monkeypatch.setattr(server, "RESOURCES_PAGE_SIZE", 3)
+    mcp = build_mcp(state)
+    first = anyio.run(mcp._handle_list_resources, None, None)
+    assert len(first.resources) == 3 and first.next_cursor
+    second = anyio.run(mcp._handle_list_resources, None, PaginatedRequestParams(cursor=first.next_cursor))
+    assert len(second.resources) == 1 and second.next_cursor is None
+    assert {str(r.uri) for r in first.resources + second.resources} == {
+        f"sop://{s['category']}/{s['key']}" for s in LIBRARY
+    }
+    with pytest.raises(MCPError, match="Invalid cursor"):
+        anyio.run(mcp._handle_list_resources, None, PaginatedRequestParams(cursor="not-ours"))
