@@ -10,10 +10,14 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
 
 SCOPE_READ = "sop:read"
 SCOPE_PROPOSE = "sop:propose"
@@ -33,6 +37,7 @@ class Caller:
     name: str
     scopes: frozenset[str]
     raw_token: str = ""
+    source: str = "agent_token"  # or "oauth": an identity provider's access token
 
     def has(self, scope: str) -> bool:
         """Return whether the caller's token carries ``scope``."""
@@ -60,11 +65,14 @@ class Credentials:
         return Caller(token_id, name, scopes, raw_token)
 
 
-def _unauthorized(detail: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+def _unauthorized(detail: str, metadata_url: str = "") -> tuple[bytes, list[tuple[bytes, bytes]]]:
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": detail}}).encode()
+    challenge = 'Bearer realm="sopgov", error="invalid_token"'
+    if metadata_url:  # RFC 9728 §5.1: where a client finds the authorization server
+        challenge += f', resource_metadata="{metadata_url}"'
     headers = [
         (b"content-type", b"application/json"),
-        (b"www-authenticate", b'Bearer realm="sopgov", error="invalid_token"'),
+        (b"www-authenticate", challenge.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     return body, headers
@@ -95,11 +103,30 @@ class PlatformAuthMiddleware:
 
 
 class BearerAuthMiddleware:
-    """ASGI middleware: 401 unless ``Authorization: Bearer <token>`` names an active agent token."""
+    """ASGI middleware: 401 unless ``Authorization: Bearer <token>`` names an active agent token
+    or, with ``verifier`` (``oauth.JwtVerifier``), is a valid access token of the issuer."""
 
-    def __init__(self, app: ASGIApp, credentials: Any) -> None:
+    def __init__(self, app: ASGIApp, credentials: Any, verifier: Any = None) -> None:
         self.app = app
         self.credentials = credentials  # an object with a ``.current`` ``Credentials``
+        self.verifier = verifier
+        self.metadata_url = ""
+        if verifier is not None:
+            from .oauth import metadata_url
+
+            self.metadata_url = metadata_url(verifier.settings)
+
+    async def _oauth_caller(self, raw: str) -> Caller | None:
+        from .oauth import InvalidAccessToken, looks_like_jwt
+
+        if self.verifier is None or not looks_like_jwt(raw):
+            return None
+        try:
+            name, scopes = await anyio.to_thread.run_sync(self.verifier.verify, raw)
+        except InvalidAccessToken as exc:
+            logger.info("access token refused: %s", exc)
+            return None
+        return Caller(None, name, scopes, source="oauth")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,10 +141,11 @@ class BearerAuthMiddleware:
                 session = value
         caller = None
         if header[:7].lower() == b"bearer ":
-            caller = self.credentials.current.authenticate(header[7:].strip().decode("latin-1"))
+            raw = header[7:].strip().decode("latin-1")
+            caller = self.credentials.current.authenticate(raw) or await self._oauth_caller(raw)
         if caller is None:
-            detail = "Missing bearer token." if not header else "Unknown or revoked bearer token."
-            body, headers = _unauthorized(detail + " Send 'Authorization: Bearer <agent token>'.")
+            detail = "Missing bearer token." if not header else "Unknown, revoked or invalid bearer token."
+            body, headers = _unauthorized(detail + " Send 'Authorization: Bearer <agent token>'.", self.metadata_url)
             await send({"type": "http.response.start", "status": 401, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return

