@@ -3,8 +3,9 @@
 Both servers run on this machine at the same time and are measured in alternating rounds with
 wrk (``-t1 -c16``, the shared ``tools_call.lua``), so machine noise hits both alike. Tools:
 ``get_specific_sop`` and ``get_sop_for_question``, on the demo library (86 live SOPs on the
-bridge; the anchor's 9 in-memory SOPs). Also the bridge with two worker processes, and the
-bridge with CPython's default GC thresholds (to show what ``tune_gc`` buys).
+bridge; the anchor's 9 in-memory SOPs). Also the bridge with two worker processes, the
+bridge with CPython's default GC thresholds (to show what ``tune_gc`` buys), and the bridge with
+OpenTelemetry tracing on, exporting every span over OTLP/HTTP to a local sink (its cost).
 
     python bench/bridge_throughput.py [--seconds 10] [--rounds 3]
 
@@ -20,6 +21,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,6 +59,26 @@ def wrk(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+class _OtlpSink(BaseHTTPRequestHandler):
+    """Accepts OTLP/HTTP exports and drops them (what a collector costs the bridge is not measured)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def otlp_sink() -> str:
+    """Start a local OTLP/HTTP sink; return its endpoint."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OtlpSink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
@@ -71,6 +94,10 @@ def main() -> None:
             "bridge (2 workers)": (stack.start_bridge(workers=2), f"Bearer {stack.agent_token}"),
             "bridge (1 worker, default GC)": (
                 stack.start_bridge(gc_thresholds="700,10,10"),
+                f"Bearer {stack.agent_token}",
+            ),
+            "bridge (1 worker, tracing on)": (
+                stack.start_bridge(extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink()}),
                 f"Bearer {stack.agent_token}",
             ),
         }
@@ -104,6 +131,10 @@ def main() -> None:
             f"{row['tool']:<22} {row['server']:<32} {row['rps']:>8} {row['p50_ms']:>7} {row['p99_ms']:>7} "
             f"{row['vs_anchor']:>8} {row['bad_replies']:>4}"
         )
+    for tool in CALLS:
+        rows = {row["server"]: row for row in summary if row["tool"] == tool}
+        off, on = rows["bridge (1 worker)"]["rps"], rows["bridge (1 worker, tracing on)"]["rps"]
+        print(f"tracing cost, {tool}: {100 * (1 - on / off):.1f} % of calls/s (1 worker)")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "bridge_throughput.json").write_text(

@@ -76,7 +76,13 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_bridge(self, workers: int = 1, gc_thresholds: str | None = None, cache_dir: Path | None = None) -> str:
+    def start_bridge(
+        self,
+        workers: int = 1,
+        gc_thresholds: str | None = None,
+        cache_dir: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> str:
         port = free_port()
         tokens = dict(line.split("=", 1) for line in (self.workdir / "tokens.env").read_text().split())
         env = {
@@ -89,6 +95,7 @@ class Stack:
         }
         if gc_thresholds:
             env["SOPGOV_BRIDGE_GC_THRESHOLDS"] = gc_thresholds
+        env.update(extra_env or {})
         self.spawn(f"bridge-{port}", [PY, "-m", "mcp_bridge", "serve", "--log-level", "warning"], env)
         wait_http(f"http://127.0.0.1:{port}/healthz", check='"app_reachable":true')
         return f"http://127.0.0.1:{port}/mcp"
