@@ -13,6 +13,7 @@ for script in (
     "publish_latency.py",
     "bridge_throughput.py",
     "canary_overhead.py",
+    "tracing_overhead.py",
     "agentcore_reload.py",
     "audit_scale.py",
 ):
