@@ -156,3 +156,9 @@ class BearerAuthMiddleware:
         finally:
             session_routing_key.reset(session_token)
             current_caller.reset(token)
+
+
+def conversation_key(routing_key: str | None) -> str | None:
+    """The conversation's routing key: the tool's ``routing_key`` argument, else the session
+    header of this request (``session_routing_key``), else ``None`` (served the stable version)."""
+    return routing_key if routing_key is not None else (session_routing_key.get() or None)

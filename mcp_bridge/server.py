@@ -9,7 +9,6 @@ ones the SDK rejects for invalid arguments.
 
 from __future__ import annotations
 
-import base64
 import gc
 import json
 import logging
@@ -25,9 +24,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
-    INVALID_PARAMS,
     CallToolResult,
-    Completion,
     ContentBlock,
     ListResourcesResult,
     PaginatedRequestParams,
@@ -45,6 +42,7 @@ from .auth import (
     SCOPE_REPORT,
     BearerAuthMiddleware,
     PlatformAuthMiddleware,
+    conversation_key,
     current_caller,
     session_routing_key,
 )
@@ -52,6 +50,7 @@ from .calllog import make_outcome, make_record
 from .manifest import manifest_sha256, tools_manifest
 from .oauth import METADATA_PATH, protected_resource_metadata
 from .replies import Reply
+from .resources import page_cursor, page_offset, register_resources, resources_page_size
 from .schemas import CategoriesReply, Outcome, OutcomeReply, ProposalReply, QuestionReply, SOPReply
 from .state import BridgeState
 
@@ -83,19 +82,6 @@ MAX_PROPOSAL_CHARS = 200_000
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
-def follow_sop_text(sop: Any) -> str:
-    """The ``follow_sop`` prompt's text for one served SOP version (a ``LiveSOP``)."""
-    return (
-        f'You are handling a customer conversation under the approved SOP "{sop.title}" '
-        f"({sop.category}/{sop.key}, version {sop.version}, sha256 {sop.content_sha256[:12]}).\n"
-        "Follow its steps in order and do not skip any; respect every 'Do not' rule; do not promise "
-        "anything it does not allow. If the customer's case falls outside it, say so and ask for "
-        "get_sop_for_question with their words instead of improvising. When the conversation ends, "
-        "call report_sop_outcome with its routing_key and the outcome.\n\n"
-        f"--- SOP ---\n{sop.content}"
-    )
-
-
 def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
     """Render a ``Reply`` the way the seed server's clients read it, plus structured content."""
     meta: dict[str, Any] = {"sopgov/bundle_sha256": bundle_sha256}
@@ -120,27 +106,6 @@ def _result(reply: Reply, bundle_sha256: str) -> CallToolResult:
     return CallToolResult(content=content, structured_content=structured, is_error=reply.is_error, _meta=meta)
 
 
-RESOURCES_PAGE_SIZE = 50
-"""``resources/list`` answers at most this many SOPs per page (MCP "Pagination": opaque cursor)."""
-
-
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"sop-offset:{offset}".encode()).decode()
-
-
-def _offset(cursor: str | None) -> int:
-    """The offset a ``resources/list`` cursor stands for; ``MCPError`` -32602 if it is not ours."""
-    if not cursor:
-        return 0
-    try:
-        prefix, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix != "sop-offset" or not number.isdigit():
-            raise ValueError(cursor)
-        return int(number)
-    except ValueError as exc:
-        raise MCPError(code=INVALID_PARAMS, message="Invalid cursor: use the nextCursor of the last page.") from exc
-
-
 class SOPServer(MCPServer):
     """``MCPServer`` whose resource list is the current bundle's live SOPs, in pages."""
 
@@ -150,10 +115,10 @@ class SOPServer(MCPServer):
 
     async def _handle_list_resources(self, ctx: Any, params: PaginatedRequestParams | None) -> ListResourcesResult:
         resources = await self.list_resources()
-        start = _offset(params.cursor if params else None)
-        end = start + RESOURCES_PAGE_SIZE
+        start = page_offset(params.cursor if params else None)
+        end = start + resources_page_size()
         return ListResourcesResult(
-            resources=resources[start:end], next_cursor=_cursor(end) if end < len(resources) else None
+            resources=resources[start:end], next_cursor=page_cursor(end) if end < len(resources) else None
         )
 
     async def list_resources(self) -> list[Resource]:
@@ -239,7 +204,7 @@ def build_mcp(state: BridgeState) -> SOPServer:
     )
     def get_sop_for_question(question: str, routing_key: str | None = None) -> Annotated[CallToolResult, QuestionReply]:
         library = state.library
-        return _result(replies.sop_for_question(library, question, _key(routing_key)), library.sha256)
+        return _result(replies.sop_for_question(library, question, conversation_key(routing_key)), library.sha256)
 
     @mcp.tool(
         title="Get a specific SOP",
@@ -254,7 +219,7 @@ def build_mcp(state: BridgeState) -> SOPServer:
         category: str, sop_key: str, routing_key: str | None = None
     ) -> Annotated[CallToolResult, SOPReply]:
         library = state.library
-        return _result(replies.specific_sop(library, category, sop_key, _key(routing_key)), library.sha256)
+        return _result(replies.specific_sop(library, category, sop_key, conversation_key(routing_key)), library.sha256)
 
     @mcp.tool(
         title="Report a conversation's outcome",
@@ -354,79 +319,7 @@ def build_mcp(state: BridgeState) -> SOPServer:
         }
         return _result(Reply(payload, is_error=True, error=str(body.get("error", status))), library.sha256)
 
-    @mcp.prompt(
-        name="follow_sop",
-        title="Follow an SOP",
-        description=(
-            "Frame the live SOP category/key for an agent: follow its steps in order, respect its "
-            "'Do not' rules, and say when the case falls outside it."
-        ),
-    )
-    def follow_sop(category: str, sop_key: str, routing_key: str | None = None) -> str:
-        reply = replies.specific_sop(state.library, category, sop_key, _key(routing_key))
-        if reply.is_error or reply.served is None:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
-            raise ResourceError(f"No live SOP {category}/{sop_key}: {json.dumps(reply.payload, ensure_ascii=False)}")
-        return follow_sop_text(reply.served)
-
-    @mcp.resource(
-        "sop://{category}/{key}@{version}",
-        name="sop-version",
-        mime_type="text/markdown",
-        description=(
-            "One version of the SOP category/key, as a conversation was served it (tool replies name it in "
-            "_meta sopgov/served uri). The bridge holds the versions it serves now; the app keeps all of them."
-        ),
-    )
-    def sop_version_resource(category: str, key: str, version: str) -> str:
-        library = state.library
-        served = [sop for sop in library.served_versions(category, key) if str(sop.version) == version]
-        if not served:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
-            now = ", ".join(f"v{sop.version}" for sop in library.served_versions(category, key)) or "nothing"
-            raise ResourceError(
-                f"Version {version} of {category}/{key} is not served now (served: {now}); every version is kept "
-                "in the sopgov app."
-            )
-        return served[0].content
-
-    @mcp.completion()
-    async def complete(ref: Any, argument: Any, context: Any) -> Completion | None:
-        """Values for the SOP templates' and the follow_sop prompt's arguments: categories,
-        then the keys of the category chosen, then the versions served."""
-        library = state.library
-        chosen = dict(getattr(context, "arguments", None) or {})
-        prefix = argument.value or ""
-        if argument.name == "category":
-            values = [c for c in library.categories if c.startswith(prefix)]
-        elif argument.name in ("key", "sop_key"):
-            sops = library.by_category.get(chosen["category"], []) if chosen.get("category") else library.sops
-            values = sorted({sop.key for sop in sops if sop.key.startswith(prefix)})
-        elif argument.name == "version":
-            key = chosen.get("key") or chosen.get("sop_key") or ""
-            versions = library.served_versions(chosen.get("category", ""), key)
-            values = [str(sop.version) for sop in versions if str(sop.version).startswith(prefix)]
-        else:
-            return None
-        return Completion(values=values[:100], total=len(values), has_more=len(values) > 100)
-
-    @mcp.resource(
-        "sop://{category}/{key}",
-        name="sop",
-        mime_type="text/markdown",
-        description="The live Markdown of the SOP category/key.",
-    )
-    def sop_resource(category: str, key: str) -> str:
-        library = state.library
-        sop = library.get(category, key)
-        if sop is None:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
-            raise ResourceError(f"No live SOP {category}/{key}.")
-        served, _ = library.resolve(sop, session_routing_key.get())
-        return served.content
+    register_resources(mcp, state)
 
     return mcp
 
@@ -451,11 +344,6 @@ def _unstorable_text(arguments: Any) -> Reply | None:
                 error=f"control character in argument {name}",
             )
     return None
-
-
-def _key(routing_key: str | None) -> str | None:
-    """Return the conversation's routing key: the argument, else the session header, else None."""
-    return routing_key if routing_key is not None else (session_routing_key.get() or None)
 
 
 class CallLogMiddleware:

@@ -114,9 +114,9 @@ def test_resources_list__pages_with_an_opaque_cursor(state: BridgeState, monkeyp
     from mcp.shared.exceptions import MCPError
     from mcp_types import PaginatedRequestParams
 
-    from mcp_bridge import server
+    from mcp_bridge import resources
 
-    monkeypatch.setattr(server, "RESOURCES_PAGE_SIZE", 3)
+    monkeypatch.setattr(resources, "RESOURCES_PAGE_SIZE", 3)
     mcp = build_mcp(state)
     first = anyio.run(mcp._handle_list_resources, None, None)
     assert len(first.resources) == 3 and first.next_cursor
