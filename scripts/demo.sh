@@ -74,8 +74,11 @@ cat <<TXT
   Agent token (sop:read, sop:propose, sop:report):
     ${SOPGOV_AGENT_TOKEN}
 
-  Try it:
+  Try it (the seed's regression scenario, then one question):
     .venv/bin/python -m mcp_bridge.client http://127.0.0.1:${BRIDGE_PORT}/mcp --token ${SOPGOV_AGENT_TOKEN}
+    .venv/bin/python -m mcp_bridge.client ask "I was charged twice" --url http://127.0.0.1:${BRIDGE_PORT}/mcp --token ${SOPGOV_AGENT_TOKEN}
+  Client configurations (Claude Code, Claude Desktop, MCP Inspector, Python): issue a token in
+  the admin under Agent tokens → Add.
 
   Staged rollouts: publishing a new version of a live SOP starts one (demo plan: 5 → 10 → 50 →
   100 %, a minute or two per stage, checked every 5 s). Feed it outcomes to watch it advance, or
