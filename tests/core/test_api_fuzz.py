@@ -41,6 +41,8 @@ def _keep_test_connection() -> Iterator[None]:
 
 @pytest.fixture
 def credentials(people: dict[str, Any]) -> dict[str, str | None]:
+    """The published customer-service library (so small ids exist) and an ``Authorization``
+    value per role: none, each person's API token, an agent's and a bridge's token."""
     publish_customer_service(people)
     creds: dict[str, str | None] = {"anonymous": None}
     for role in ("author", "reviewer", "release", "auditor", "admin", "nobody"):
