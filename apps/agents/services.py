@@ -147,7 +147,9 @@ def sop_change_propose(*, token: AgentToken, category: str, sop_key: str, conten
         )
     base = sop.versions.filter(status=VersionStatus.LIVE).first() or sop.versions.order_by("-number").first()
     earlier = list(
-        sop.versions.filter(status=VersionStatus.DRAFT, origin=VersionOrigin.AGENT, author=token.user).order_by("number")
+        sop.versions.filter(status=VersionStatus.DRAFT, origin=VersionOrigin.AGENT, author=token.user).order_by(
+            "number"
+        )
     )
     version = sop_version_create(
         actor=token.user,
