@@ -22,6 +22,8 @@
 | ``SOPGOV_BRIDGE_OAUTH_ISSUER`` | (none) | also accept OAuth 2.1 JWT access tokens from this issuer (``mcp_bridge.oauth``) |
 | ``SOPGOV_BRIDGE_OAUTH_AUDIENCE`` | the resource URL | the ``aud`` those tokens must carry |
 | ``SOPGOV_BRIDGE_OAUTH_JWKS_URL`` | ``<issuer>/.well-known/jwks.json`` | the issuer's signing keys |
+| ``SOPGOV_BRIDGE_SESSIONS`` | ``0`` | ``1``: clients that initialize get a stateful session with a GET stream and change notifications (one worker only) |
+| ``SOPGOV_BRIDGE_SESSION_IDLE_SECONDS`` | ``300`` | a session with no request and no open stream for this long is closed |
 | ``SOPGOV_BRIDGE_RESOURCE_URL`` | ``http://<host>:<port>/mcp`` | this bridge's public MCP URL, in its RFC 9728 metadata |
 """
 
@@ -60,6 +62,8 @@ class BridgeConfig:
     oauth_audience: str = ""
     oauth_jwks_url: str = ""
     resource_url: str = ""
+    sessions: bool = False
+    session_idle_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> BridgeConfig:
@@ -88,6 +92,8 @@ class BridgeConfig:
             "oauth_audience": env.get("SOPGOV_BRIDGE_OAUTH_AUDIENCE", ""),
             "oauth_jwks_url": env.get("SOPGOV_BRIDGE_OAUTH_JWKS_URL", ""),
             "resource_url": env.get("SOPGOV_BRIDGE_RESOURCE_URL", ""),
+            "sessions": env.get("SOPGOV_BRIDGE_SESSIONS", "0").strip().lower() in ("1", "true", "yes", "on"),
+            "session_idle_seconds": float(env.get("SOPGOV_BRIDGE_SESSION_IDLE_SECONDS", "300")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["bridge_id"]:
@@ -96,6 +102,12 @@ class BridgeConfig:
             raise ValueError("SOPGOV_BUNDLE_SOURCE must be 'app' or 'ssm'")
         if values["auth"] not in ("tokens", "none"):
             raise ValueError("SOPGOV_BRIDGE_AUTH must be 'tokens' or 'none'")
+        if values["sessions"] and int(values["workers"]) > 1:  # type: ignore[call-overload]
+            raise ValueError(
+                "SOPGOV_BRIDGE_SESSIONS=1 needs SOPGOV_BRIDGE_WORKERS=1: a session lives in one process, and "
+                "uvicorn's workers do not route requests by Mcp-Session-Id (run more bridges behind a "
+                "session-affine proxy instead)"
+            )
         if not values["resource_url"]:
             values["resource_url"] = f"http://{values['host']}:{values['port']}/mcp"
         if values["oauth_issuer"] and not values["oauth_audience"]:

@@ -9,6 +9,7 @@ ones the SDK rejects for invalid arguments.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -21,6 +22,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -52,6 +54,7 @@ from .oauth import METADATA_PATH, protected_resource_metadata
 from .replies import Reply
 from .resources import page_cursor, page_offset, register_resources, resources_page_size
 from .schemas import CategoriesReply, Outcome, OutcomeReply, ProposalReply, QuestionReply, SOPReply
+from .sessions import MAX_SESSIONS, SessionNotifier, changed_resources, is_initialize, replaying
 from .state import BridgeState
 
 logger = logging.getLogger(__name__)
@@ -170,7 +173,7 @@ def _caller_lacks(scope: str) -> Reply | None:
     return None
 
 
-def build_mcp(state: BridgeState) -> SOPServer:
+def build_mcp(state: BridgeState, notifier: SessionNotifier | None = None) -> SOPServer:
     """Return the MCP server with its tools, resources and call-log middleware."""
     mcp = SOPServer(
         state,
@@ -179,7 +182,7 @@ def build_mcp(state: BridgeState) -> SOPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
-        middleware=[CallLogMiddleware(state)],
+        middleware=[CallLogMiddleware(state, notifier)],
     )
 
     @mcp.tool(
@@ -320,6 +323,8 @@ def build_mcp(state: BridgeState) -> SOPServer:
         return _result(Reply(payload, is_error=True, error=str(body.get("error", status))), library.sha256)
 
     register_resources(mcp, state)
+    if notifier is not None:
+        notifier.install(mcp)
 
     return mcp
 
@@ -347,12 +352,16 @@ def _unstorable_text(arguments: Any) -> Reply | None:
 
 
 class CallLogMiddleware:
-    """SDK middleware: refuse tools the caller's scopes do not allow, and log every tool call."""
+    """SDK middleware: refuse tools the caller's scopes do not allow, and log every tool call;
+    with sessions on, remember each stateful session for change notifications."""
 
-    def __init__(self, state: BridgeState) -> None:
+    def __init__(self, state: BridgeState, notifier: SessionNotifier | None = None) -> None:
         self.state = state
+        self.notifier = notifier
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        if self.notifier is not None:
+            self.notifier.seen(ctx)
         if ctx.method == "resources/read" or ctx.method == "resources/list":
             if _caller_lacks(SCOPE_READ) is not None:
                 raise MCPError(code=-32001, message="This agent token lacks the sop:read scope.")
@@ -451,6 +460,10 @@ class _Served:
         self.variant = served.get("variant", "")
 
 
+def _has_session(scope: Any) -> bool:
+    return any(name == b"mcp-session-id" for name, _ in scope["headers"])
+
+
 class BridgeApp:
     """The bridge's ASGI application: ``/healthz`` (and ``/ping`` for AgentCore), and everything else to the bearer-checked
     MCP app (which serves ``/mcp``). Its lifespan loads the disk cache, tunes the garbage
@@ -460,19 +473,34 @@ class BridgeApp:
     off every tool call (see ``docs/BENCHMARKS.md``).
     """
 
-    def __init__(self, state: BridgeState, mcp: SOPServer, mcp_app: Any) -> None:
+    def __init__(self, state: BridgeState, mcp: SOPServer, mcp_app: Any, sessions: Any = None) -> None:
         self.state = state
         self.mcp = mcp
-        if state.config.auth == "none":
-            self.protected: Any = PlatformAuthMiddleware(mcp_app)
-        else:
-            oauth_settings = state.config.oauth()
-            verifier = None
-            if oauth_settings is not None:
-                from .oauth import JwtVerifier
+        self.verifier: Any = None
+        oauth_settings = state.config.oauth()
+        if oauth_settings is not None and state.config.auth != "none":
+            from .oauth import JwtVerifier
 
-                verifier = JwtVerifier(oauth_settings)
-            self.protected = BearerAuthMiddleware(mcp_app, state, verifier)
+            self.verifier = JwtVerifier(oauth_settings)
+        self.protected = self._authenticated(mcp_app)
+        # with SOPGOV_BRIDGE_SESSIONS=1: the stateful session manager and its app (mcp_bridge.sessions)
+        self.sessions = sessions
+        self.stateful: Any = self._authenticated(StreamableHTTPASGIApp(sessions)) if sessions is not None else None
+
+    def _authenticated(self, app: Any) -> Any:
+        if self.state.config.auth == "none":
+            return PlatformAuthMiddleware(app)
+        return BearerAuthMiddleware(app, self.state, self.verifier)
+
+    async def _mcp(self, scope: Any, receive: Any, send: Any) -> None:
+        """``/mcp`` with sessions on: requests of a session, and ``initialize``, to the stateful
+        manager; everything else stateless as without sessions."""
+        if _has_session(scope):
+            await self.stateful(scope, receive, send)
+            return
+        initialize, messages = await is_initialize(receive)
+        target = self.stateful if initialize else self.protected
+        await target(scope, replaying(messages, receive), send)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -495,6 +523,13 @@ class BridgeApp:
             await JSONResponse({"status": "Healthy", "time_of_last_update": int(self.state.started_at)})(
                 scope, receive, send
             )
+        elif (
+            self.stateful is not None
+            and scope["type"] == "http"
+            and scope["path"].rstrip("/") == "/mcp"
+            and (scope["method"] == "POST" or _has_session(scope))
+        ):
+            await self._mcp(scope, receive, send)
         elif scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == "/mcp":
             # Stateless: the bridge has no messages of its own to stream, and an SSE stream opened
             # here would stay open for ever (a file descriptor and memory each). MCP 2025-06-18,
@@ -530,7 +565,8 @@ class BridgeApp:
         if tracing.configure_from_env():
             logger.info("tracing tool calls with OpenTelemetry (OTLP, from the OTEL_* variables)")
         tune_gc(state.config.gc_thresholds)
-        async with self.mcp.session_manager.run(), anyio.create_task_group() as tasks:
+        sessions = self.sessions.run() if self.sessions is not None else contextlib.nullcontext()
+        async with self.mcp.session_manager.run(), sessions, anyio.create_task_group() as tasks:
             tasks.start_soon(state.sync_forever)
             tasks.start_soon(state.ship_calls_forever)
             tasks.start_soon(state.heartbeat_forever)
@@ -567,9 +603,21 @@ def tune_gc(thresholds: tuple[int, int, int]) -> None:
     gc.set_threshold(*thresholds)
 
 
+def _notifying(notifier: SessionNotifier) -> Any:
+    """A bundle listener that sends the sessions their change notifications."""
+
+    async def notify(previous: Any, library: Any) -> None:
+        sent = await notifier.bundle_changed(changed_resources(previous, library))
+        if sent:
+            logger.info("change notifications sent: %d", sent)
+
+    return notify
+
+
 def build_app(state: BridgeState) -> BridgeApp:
     """Return the bridge's ASGI app for ``state`` (see ``BridgeApp``)."""
-    mcp = build_mcp(state)
+    notifier = SessionNotifier() if state.config.sessions else None
+    mcp = build_mcp(state, notifier)
     config = state.config
     allowed = config.allowed_hosts or ["127.0.0.1:*", "localhost:*", "[::1]:*"]
     security = TransportSecuritySettings(
@@ -585,4 +633,16 @@ def build_app(state: BridgeState) -> BridgeApp:
         transport_security=security,
         host=config.host,
     )
-    return BridgeApp(state, mcp, mcp_app)
+    sessions = None
+    if notifier is not None:
+        sessions = StreamableHTTPSessionManager(
+            app=mcp._lowlevel_server,
+            json_response=True,
+            stateless=False,
+            security_settings=security,
+            session_idle_timeout=config.session_idle_seconds,
+            max_sessions=MAX_SESSIONS,
+        )
+
+        state.bundle_listeners.append(_notifying(notifier))
+    return BridgeApp(state, mcp, mcp_app, sessions)

@@ -47,6 +47,8 @@ class BridgeState:
         self.tools_sha256: str = ""
         self.rejected_bundle: str = ""  # the last bundle that failed verification, until one passes
         self.engine: Any = None
+        # awaited with (previous, new) library after each bundle change (session notifications)
+        self.bundle_listeners: list[Any] = []
         if config.routing == "semantic":
             from .semantic import default_engine
 
@@ -99,10 +101,12 @@ class BridgeState:
             else:
                 await anyio.to_thread.run_sync(self.cache.save_bundle, raw, sha)
                 self.rejected_bundle = ""
-                self.library = library
+                previous, self.library = self.library, library
                 self.bundle_changed_at = time.time()
                 changed = True
                 logger.info("now serving bundle %s (%d SOPs)", sha[:12], len(library.sops))
+                for listener in self.bundle_listeners:
+                    await listener(previous, library)
         if self.config.auth == "tokens":
             credentials = await self.app.fetch_credentials(self.credentials_etag)
             if credentials is not None:

@@ -127,3 +127,21 @@ def test_resources_list__pages_with_an_opaque_cursor(state: BridgeState, monkeyp
     }
     with pytest.raises(MCPError, match="Invalid cursor"):
         anyio.run(mcp._handle_list_resources, None, PaginatedRequestParams(cursor="not-ours"))
+
+
+def test_changed_resources__content_rollout_and_removal(state: BridgeState) -> None:
+    import copy
+    import hashlib
+
+    from mcp_bridge.bundle_format import BUNDLE_FORMAT, canonical_bytes
+    from mcp_bridge.library import Library
+    from mcp_bridge.sessions import changed_resources
+
+    before = library()
+    sops = copy.deepcopy(LIBRARY)
+    sops[0]["content"] = "Refunds within 45 days."  # billing/refund_policy changed
+    sops[0]["content_sha256"] = hashlib.sha256(sops[0]["content"].encode()).hexdigest()
+    del sops[3]  # product/warranty_information retired
+    after = Library.from_bytes(canonical_bytes({"format": BUNDLE_FORMAT, "categories": [], "sops": sops}))
+    assert changed_resources(before, after) == {"sop://billing/refund_policy", "sop://product/warranty_information"}
+    assert changed_resources(before, library()) == set()

@@ -360,3 +360,11 @@ def test_call_log__spooled_count__reread_only_when_the_spool_changes(tmp_path: P
             fh.write('{"a": 3}\n')
         assert log.spooled() == 3
         assert opened == [log.spool_path]
+
+
+def test_config__sessions_need_one_worker() -> None:
+    from mcp_bridge.config import BridgeConfig
+
+    with pytest.raises(ValueError, match="SOPGOV_BRIDGE_SESSIONS=1 needs SOPGOV_BRIDGE_WORKERS=1"):
+        BridgeConfig.from_env(workers=2, sessions=True)
+    assert BridgeConfig.from_env(workers=1, sessions=True).sessions is True
