@@ -5,7 +5,9 @@ wrk (``-t1 -c16``, the shared ``tools_call.lua``), so machine noise hits both al
 ``get_specific_sop`` and ``get_sop_for_question``, on the demo library (86 live SOPs on the
 bridge; the anchor's 9 in-memory SOPs). Also the bridge with two worker processes, the
 bridge with CPython's default GC thresholds (to show what ``tune_gc`` buys), and the bridge with
-OpenTelemetry tracing on, exporting every span over OTLP/HTTP to a local sink (its cost).
+OpenTelemetry tracing on, exporting every span over OTLP/HTTP to a local sink (its cost). wrk
+repeats one question, which the bridge's question-vector cache answers after the first call; the
+bridge with the cache off shows what a stream of distinct questions gets.
 
     python bench/bridge_throughput.py [--seconds 10] [--rounds 3]
 
@@ -94,6 +96,10 @@ def main() -> None:
             "bridge (2 workers)": (stack.start_bridge(workers=2), f"Bearer {stack.agent_token}"),
             "bridge (1 worker, default GC)": (
                 stack.start_bridge(gc_thresholds="700,10,10"),
+                f"Bearer {stack.agent_token}",
+            ),
+            "bridge (1 worker, question cache off)": (
+                stack.start_bridge(extra_env={"SOPGOV_BRIDGE_QUESTION_CACHE": "0"}),
                 f"Bearer {stack.agent_token}",
             ),
             "bridge (1 worker, tracing on)": (

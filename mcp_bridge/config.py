@@ -22,6 +22,7 @@
 | ``SOPGOV_BRIDGE_OAUTH_ISSUER`` | (none) | also accept OAuth 2.1 JWT access tokens from this issuer (``mcp_bridge.oauth``) |
 | ``SOPGOV_BRIDGE_OAUTH_AUDIENCE`` | the resource URL | the ``aud`` those tokens must carry |
 | ``SOPGOV_BRIDGE_OAUTH_JWKS_URL`` | ``<issuer>/.well-known/jwks.json`` | the issuer's signing keys |
+| ``SOPGOV_BRIDGE_QUESTION_CACHE`` | ``4096`` | question vectors kept per process (``semantic.QuestionVectorCache``); 0 turns it off |
 | ``SOPGOV_BRIDGE_SESSIONS`` | ``0`` | ``1``: clients that initialize get a stateful session with a GET stream and change notifications (one worker only) |
 | ``SOPGOV_BRIDGE_SESSION_IDLE_SECONDS`` | ``300`` | a session with no request and no open stream for this long is closed |
 | ``SOPGOV_BRIDGE_RESOURCE_URL`` | ``http://<host>:<port>/mcp`` | this bridge's public MCP URL, in its RFC 9728 metadata |

@@ -9,6 +9,8 @@
   that stops changing while the app publishes shows here; compare with the app's publications).
 - ``sopgov_bridge_spooled_records``: tool-call and outcome records waiting on disk for the app.
 - ``sopgov_bridge_refused_records_total``: records the app refused as invalid (set aside).
+- ``sopgov_bridge_question_cache_total{result}``: routed questions whose vector was cached
+  (``hit``) or computed (``miss``), this process.
 - ``sopgov_bridge_info{bundle_sha256, version}``: what is served, always 1.
 
 With several uvicorn workers, counters and histograms are summed over the workers through
@@ -88,6 +90,16 @@ class _StateCollector(Collector):
             "Records the app refused as invalid (set aside, not sent again), this process.",
             value=state.calls.refused,
         )
+        from .semantic import QUESTION_VECTORS
+
+        cache = CounterMetricFamily(
+            "sopgov_bridge_question_cache",
+            "Routed questions whose vector was found in this process's cache (hit) or computed (miss).",
+            labels=["result"],
+        )
+        cache.add_metric(["hit"], QUESTION_VECTORS.hits)
+        cache.add_metric(["miss"], QUESTION_VECTORS.misses)
+        yield cache
         from . import __version__
 
         info = InfoMetricFamily("sopgov_bridge", "What this bridge serves.")

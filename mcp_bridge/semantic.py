@@ -20,10 +20,13 @@ example questions. ``docs/ROUTING.md`` tells how; the test half is only ever sco
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -227,8 +230,50 @@ class SemanticIndex:
         return Scores(probability=p / p.sum(), top2=top2, nearest=float(sims.max()))
 
     def encode_question(self, question: str) -> np.ndarray:
-        """Return the question's unit vector (not cached: questions rarely repeat)."""
-        return self.encoder.encode([question])[0]
+        """Return the question's unit vector, from ``QUESTION_VECTORS`` when the same text was
+        asked recently (read-only: it is shared)."""
+        return QUESTION_VECTORS.vector(self.encoder, question)
+
+
+class QuestionVectorCache:
+    """The vectors of the last ``capacity`` distinct questions per process, least recently used
+    out first (keyed by encoder fingerprint and the exact text).
+
+    Embedding a question is most of a routed call's cost (≈ 3 ms of a core for MiniLM); an agent
+    that asks the same question again (a retry, a second tool, a frequent customer question) gets
+    the vector back in microseconds. Distinct questions gain nothing: ``bench/bridge_throughput.py``
+    measures both. Tools run in worker threads, hence the lock; the model runs outside it.
+    ``capacity`` 0 turns the cache off (``SOPGOV_BRIDGE_QUESTION_CACHE``).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, encoder: Any, question: str) -> np.ndarray:
+        """Return ``question``'s unit vector by ``encoder``, computing it on a miss."""
+        key = (encoder.fingerprint, question)
+        with self._lock:
+            found = self._vectors.get(key)
+            if found is not None:
+                self._vectors.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        vector = encoder.encode([question])[0]
+        if self.capacity > 0:
+            vector.setflags(write=False)
+            with self._lock:
+                self._vectors[key] = vector
+                while len(self._vectors) > self.capacity:
+                    self._vectors.popitem(last=False)
+        return vector
+
+
+QUESTION_VECTORS = QuestionVectorCache(int(os.environ.get("SOPGOV_BRIDGE_QUESTION_CACHE", "4096")))
 
 
 def _threshold(items: np.ndarray, is_example: np.ndarray) -> float:

@@ -8,6 +8,7 @@ import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -224,3 +225,40 @@ def test_route__without_models__words_only() -> None:
     decision = lib.router.route("My account is locked")
     assert decision.method == "lexical"
     assert lib.sops[decision.ranked[0].index].slug == "technical_support/account_lockout"
+
+
+class _CountingEncoder:
+    fingerprint = "fake-1"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def encode(self, texts: Any) -> Any:
+        import numpy as np
+
+        self.calls += list(texts)
+        return np.ones((len(texts), 3), np.float32) / np.sqrt(3)
+
+
+def test_question_vector_cache__repeat_hits__lru_evicts__vectors_read_only() -> None:
+    from mcp_bridge.semantic import QuestionVectorCache
+
+    cache, encoder = QuestionVectorCache(capacity=2), _CountingEncoder()
+    first = cache.vector(encoder, "refund?")
+    assert cache.vector(encoder, "refund?") is first and encoder.calls == ["refund?"]
+    assert not first.flags.writeable  # shared between calls: nobody may change it
+    cache.vector(encoder, "locked out")
+    cache.vector(encoder, "refund?")  # refreshes refund?
+    cache.vector(encoder, "password")  # evicts the least recently used: locked out
+    cache.vector(encoder, "locked out")
+    assert encoder.calls == ["refund?", "locked out", "password", "locked out"]
+    assert (cache.hits, cache.misses) == (2, 4)
+
+
+def test_question_vector_cache__capacity_zero__always_computes() -> None:
+    from mcp_bridge.semantic import QuestionVectorCache
+
+    cache, encoder = QuestionVectorCache(capacity=0), _CountingEncoder()
+    cache.vector(encoder, "q")
+    cache.vector(encoder, "q")
+    assert encoder.calls == ["q", "q"]
