@@ -178,15 +178,15 @@ class Router:
         self._idf = {t: math.log(1 + (n - len(h) + 0.5) / (len(h) + 0.5)) for t, h in holders.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
 
-    def rank(self, question: str, limit: int = 5) -> list[Ranked]:
-        """Return up to ``limit`` SOPs sharing a term with ``question``, best first."""
-        query = set(terms(question))
+    def _lexical(self, query: set[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return every SOP's fused word score and which SOPs share a term with ``query``
+        (``(fused, candidates)``), or ``None`` when none does."""
         if not query or not self.sops:
-            return []
+            return None
         doc_scores = self._documents.scores(query)
         best_doc = float(doc_scores.max())
         if best_doc <= 0:
-            return []
+            return None
         # Each SOP's two best example scores, summed (the padding scores 0).
         per_sop = np.append(self._examples.scores(query), np.float32(0.0))[self._example_rows]
         two_best = np.partition(per_sop, per_sop.shape[1] - 2, axis=1)[:, -2:].sum(axis=1)
@@ -194,18 +194,22 @@ class Router:
         fused = doc_scores / best_doc
         if best_examples > 0:
             fused = fused + EXAMPLE_WEIGHT * two_best / best_examples
-        candidates = np.flatnonzero(doc_scores > 0)
-        order = candidates[np.lexsort((candidates, -fused[candidates]))][:limit]
+        return fused, np.flatnonzero(doc_scores > 0)
+
+    def _coverage(self, query: set[str], index: int) -> float:
+        """The share of ``query``'s weight (idf) in terms the SOP at ``index`` holds."""
         total = sum(self._idf.get(t, self._unknown_idf) for t in query)
-        known = [t for t in query if t in self._idf]
-        return [
-            Ranked(
-                int(i),
-                float(fused[i]),
-                sum(self._idf[t] for t in known if i in self._holders[t]) / total,
-            )
-            for i in order
-        ]
+        return sum(self._idf[t] for t in query if t in self._idf and index in self._holders[t]) / total
+
+    def rank(self, question: str, limit: int = 5) -> list[Ranked]:
+        """Return up to ``limit`` SOPs sharing a term with ``question``, best first."""
+        query = set(terms(question))
+        lexical = self._lexical(query)
+        if lexical is None:
+            return []
+        fused, candidates = lexical
+        order = candidates[np.lexsort((candidates, -fused[candidates]))][:limit]
+        return [Ranked(int(i), float(fused[i]), self._coverage(query, int(i))) for i in order]
 
     def space(self, question: str) -> str | None:
         """Return the embedding space a question is routed in (``"use"`` when it has CJK
@@ -242,14 +246,16 @@ class Router:
     ) -> RouteDecision:
         index = self.semantic[space]
         scores = index.scores(vector if vector is not None else index.encode_question(question))
+        query = set(terms(question))
         lexical = np.zeros(len(self.sops), np.float32)
-        coverage = np.zeros(len(self.sops), np.float32)
-        words = self.rank(question, limit=len(self.sops))
-        if words:
-            best = words[0].score or 1.0
-            for r in words:
-                lexical[r.index] = r.score / best
-                coverage[r.index] = r.coverage
+        words = self._lexical(query)
+        word_holders: set[int] = set()
+        if words is not None:
+            word_scores, candidates = words
+            best = float(word_scores[candidates].max()) or 1.0
+            # in double precision, then stored as float32, as the scores always were
+            lexical[candidates] = word_scores[candidates].astype(np.float64) / best
+            word_holders = set(candidates.tolist())
         recipe = index.recipe
         fused = scores.probability + recipe.top2_weight * scores.top2 + recipe.lexical_weight * lexical
         order = np.argsort(-fused, kind="stable")[:limit]
@@ -257,7 +263,8 @@ class Router:
             Ranked(
                 int(i),
                 float(fused[i]),
-                float(coverage[i]),
+                # coverage only for the SOPs returned (it was computed for every candidate)
+                float(np.float32(self._coverage(query, int(i)))) if int(i) in word_holders else 0.0,
                 probability=float(scores.probability[i]),
                 similarity=float(scores.top2[i]),
             )
