@@ -162,3 +162,20 @@ def assert_one_event_per_status_change() -> None:
     a change that did not happen."""
     changes, events = status_changes_and_events()
     assert sorted(changes) == sorted(events)
+
+
+def publish_new_version(sop_key: str, people: dict[str, Any], content: str) -> SOPVersion:
+    """Draft ``content`` as a new version of the live SOP ``sop_key``, approve it and publish it
+    to 100 % at once (an emergency fix: no rollout); return the new version."""
+    from apps.releases.services import release_publish
+
+    live = SOPVersion.objects.get(sop__key=sop_key, status="live")
+    candidate = advance(draft(live.sop, people["author"], content=content), people, "approved")
+    release_publish(
+        actor=people["release"],
+        signature=sign(people["release"], "publish"),
+        version=candidate,
+        reason="e2e",
+        immediate=True,
+    )
+    return candidate

@@ -20,11 +20,10 @@ from apps.publishing.deployments import deployment_start
 from apps.publishing.models import Publication, PublicationTarget, TargetKind
 from apps.publishing.selectors import current_bundle_sha256
 from apps.publishing.services import target_republish, target_save
-from apps.releases import services as releases
 from apps.sops.models import SOPVersion
 from tests.aws_fakes import REGION, FakeAgentCore, aws_env, moto_aws, wait_for
 from tests.bridge.harness import ROOT, post_tool, reply_of, running_bridge
-from tests.conftest import advance, draft, sign
+from tests.conftest import publish_new_version
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 BUCKET = "sopgov-bundles-e2e"
@@ -85,16 +84,7 @@ def test_bridge_on_agentcore__follows_the_ssm_pointer__reloads_within_its_poll_i
         live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
         assert status == 200 and reply_of(body)[1]["version"] == live.number
 
-        candidate = advance(
-            draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
-        )
-        releases.release_publish(
-            actor=people["release"],
-            signature=sign(people["release"], "publish"),
-            version=candidate,
-            reason="e2e",
-            immediate=True,
-        )
+        candidate = publish_new_version("warranty_information", people, "## Warranty v2\n1. New step.")
         assert Publication.objects.filter(target=target).latest("pk").status == "succeeded"
 
         def serves_new() -> bool:

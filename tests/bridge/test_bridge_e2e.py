@@ -14,11 +14,10 @@ import pytest
 from apps.agents.client_config import client_configs
 from apps.agents.models import AgentToken, ToolCall
 from apps.agents.services import agent_token_revoke
-from apps.releases import services as releases
 from apps.sops.models import SOPVersion
 from mcp_bridge import client as regression
 from tests.bridge.harness import mcp_session, post_tool, reply_of, running_bridge, wait_until
-from tests.conftest import advance, draft, sign
+from tests.conftest import publish_new_version
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 
@@ -41,17 +40,7 @@ def test_publish_immediately__served_within_one_second(
     live_server: Any, library: dict[str, str], cache_dir: Path, people: dict[str, Any]
 ) -> None:
     with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
-        live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
-        candidate = advance(
-            draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
-        )
-        releases.release_publish(
-            actor=people["release"],
-            signature=sign(people["release"], "publish"),
-            version=candidate,
-            reason="e2e",
-            immediate=True,
-        )
+        candidate = publish_new_version("warranty_information", people, "## Warranty v2\n1. New step.")
         published = time.monotonic()
 
         def served_version() -> int | None:

@@ -9,11 +9,9 @@ import pytest
 
 from apps.publishing.models import BridgeHeartbeat
 from apps.publishing.selectors import bridge_statuses, current_bundle_sha256
-from apps.releases import services as releases
-from apps.sops.models import SOPVersion
 from mcp_bridge.manifest import expected_tools_sha256
 from tests.bridge.harness import running_bridge, wait_until
-from tests.conftest import advance, draft, sign
+from tests.conftest import publish_new_version
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 
@@ -33,15 +31,7 @@ def test_bridge_heartbeat__reports_bundle_and_tools__no_drift_then_follows_a_pub
         [status] = bridge_statuses()
         assert (status.online, status.bundle_drift, status.tools_drift) == (True, False, False)
 
-        live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
-        candidate = advance(draft(live.sop, people["author"], content="## Warranty v2\n1. New."), people, "approved")
-        releases.release_publish(
-            actor=people["release"],
-            signature=sign(people["release"], "publish"),
-            version=candidate,
-            reason="e2e",
-            immediate=True,
-        )
+        publish_new_version("warranty_information", people, "## Warranty v2\n1. New.")
         second = current_bundle_sha256()
         assert second != first
         wait_until(

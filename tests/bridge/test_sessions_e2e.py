@@ -15,10 +15,8 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from apps.releases import services as releases
-from apps.sops.models import SOPVersion
 from tests.bridge.harness import post_tool, reply_of, running_bridge
-from tests.conftest import advance, draft, sign
+from tests.conftest import publish_new_version
 
 pytestmark = [pytest.mark.bridge, pytest.mark.django_db(transaction=True)]
 URI = "sop://product/warranty_information"
@@ -36,18 +34,7 @@ def test_publish__connected_session_notified__stateless_calls_unchanged(
             connection.close()  # this runs in a worker thread, with its own connection
 
     def _publish() -> int:
-        live = SOPVersion.objects.get(sop__key="warranty_information", status="live")
-        candidate = advance(
-            draft(live.sop, people["author"], content="## Warranty v2\n1. New step."), people, "approved"
-        )
-        releases.release_publish(
-            actor=people["release"],
-            signature=sign(people["release"], "publish"),
-            version=candidate,
-            reason="e2e",
-            immediate=True,
-        )
-        return candidate.number
+        return publish_new_version("warranty_information", people, "## Warranty v2\n1. New step.").number
 
     async def scenario(url: str) -> dict[str, Any]:
         received: list[Any] = []
