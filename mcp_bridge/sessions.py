@@ -73,11 +73,6 @@ class SessionNotifier:
 
         server.create_initialization_options = with_resource_notifications
 
-    @property
-    def count(self) -> int:
-        """Open sessions known to the notifier."""
-        return len(self._connections)
-
     async def bundle_changed(self, changed_uris: set[str]) -> int:
         """Tell every session the resource list changed, and each subscriber which of its
         resources did; return how many notifications were sent. A session whose stream is gone is
