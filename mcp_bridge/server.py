@@ -383,8 +383,7 @@ class CallLogMiddleware:
         result: Any = None
         error = ""
         try:
-            result = _result(denied, bundle) if denied is not None else await call_next(ctx)
-            result = _structured_error(result, bundle)
+            result = _result(denied, bundle) if denied is not None else _structured_error(await call_next(ctx), bundle)
             return result
         except Exception as exc:
             error = f"{exc.__class__.__name__}: {exc}"
@@ -416,13 +415,15 @@ class CallLogMiddleware:
 def _structured_error(result: Any, bundle_sha256: str) -> Any:
     """Give an error the SDK produced itself (arguments that fail the input schema, an unknown
     tool) the same structured body as the tools' own errors: ``{"error": "Invalid arguments",
-    "detail": <the SDK's message>}``. Other results pass through unchanged."""
-    _, is_error, text = _result_fields(result)
-    structured = (
-        result.get("structuredContent") if isinstance(result, dict) else getattr(result, "structured_content", 0)
-    )
-    if not is_error or structured not in (None, {}):
+    "detail": <the SDK's message>}``. Other results pass through unchanged (successful ones at
+    the cost of one attribute read: this runs on every call)."""
+    is_dict = isinstance(result, dict)
+    if not (result.get("isError") if is_dict else getattr(result, "is_error", False)):
         return result
+    structured = result.get("structuredContent") if is_dict else getattr(result, "structured_content", 0)
+    if structured not in (None, {}):
+        return result
+    _, _, text = _result_fields(result)
     detail = _readable_validation_error(text)
     return _result(Reply({"error": "Invalid arguments", "detail": detail}, is_error=True, error=detail), bundle_sha256)
 

@@ -70,14 +70,20 @@ def _deepest(credentials: dict[str, str | None], path: str) -> str | None:
     return credentials["admin"]
 
 
+def _fuzz_settings(examples: int, phases: list[Phase]) -> Any:
+    """Hypothesis settings for these tests: no deadline, fixed seeds, ``examples`` per operation
+    (``SOPGOV_FUZZ_EXAMPLES`` overrides)."""
+    return settings(
+        max_examples=EXAMPLES or examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        phases=phases,
+    )
+
+
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES or 5,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-    phases=[Phase.generate],  # generated requests only; the coverage cases run below
-)
+@_fuzz_settings(5, [Phase.generate])  # generated requests only; the coverage cases run below
 def test_api__every_role__no_5xx_and_schema_kept(case: Any, credentials: dict[str, str | None]) -> None:
     """Each generated request sent once per role (and with no credentials): whatever the role
     may or may not do, the answer is never a 5xx and always matches the documented responses."""
@@ -86,13 +92,7 @@ def test_api__every_role__no_5xx_and_schema_kept(case: Any, credentials: dict[st
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES or 12,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],  # explicit: schemathesis' coverage cases (edges, wrong types)
-)
+@_fuzz_settings(12, [Phase.explicit, Phase.generate])  # explicit: schemathesis' coverage cases
 def test_api__most_privileged__no_5xx_and_schema_kept(case: Any, credentials: dict[str, str | None]) -> None:
     """Schemathesis' coverage cases (boundary values, missing and wrong-typed fields) and more
     generated requests, with the credential that passes the permission checks, so bodies and
