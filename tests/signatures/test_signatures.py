@@ -188,7 +188,7 @@ def test_import__signatures_recorded_as_attested_imports(people: dict[str, Any])
 def test_sign__parallel_wrong_passwords__at_most_the_limit_checked_then_the_right_one_locked(
     people: dict[str, Any],
 ) -> None:
-    """20 simultaneous tries (the right password among the last): each waits for the one before
+    """20 simultaneous tries (the right password last): each waits for the one before
     it to be counted, so only ``SOPGOV_SIGNING_MAX_FAILURES`` passwords are ever checked (20
     threads, 20 database connections: more could exhaust the server's connection slots)."""
     import threading
@@ -209,7 +209,8 @@ def test_sign__parallel_wrong_passwords__at_most_the_limit_checked_then_the_righ
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=attempt, args=("guess" if i < 18 else "pw",)) for i in range(20)]
+    # one right password: two could both (rightly) sign before the fifth wrong one locks signing
+    threads = [threading.Thread(target=attempt, args=("guess" if i < 19 else "pw",)) for i in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
