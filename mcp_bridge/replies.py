@@ -93,16 +93,9 @@ def specific_sop(library: Library, category: Any, sop_key: Any, routing_key: str
     return Reply(_sop_payload(served), served=served, bucket=bucket)
 
 
-def sop_for_question(
-    library: Library, question: Any, routing_key: str | None = None, vectors: dict[str, Any] | None = None
-) -> Reply:
-    """Route ``question`` to the live SOP that answers it (``routing.Router.route``), served as
-    the conversation ``routing_key`` is served it (stable or canary). ``vectors``: the question's
-    embeddings computed beforehand, per space (batch evaluations; the tool never passes them).
-
-    Returns the SOP with up to two alternatives, or the category's SOPs when several apply
-    equally, or ``category: "general"`` when nothing fits.
-    """
+def question_problem(question: Any, routing_key: str | None = None) -> Reply | None:
+    """Return the error reply for arguments ``sop_for_question`` refuses (a bad routing key, an
+    empty or over-long question), or ``None`` when they are fine."""
     bad_key = _check_routing_key(routing_key)
     if bad_key is not None:
         return bad_key
@@ -110,6 +103,23 @@ def sop_for_question(
         return invalid_arguments("'question' must be a non-empty string: the customer's question.")
     if len(question) > MAX_QUESTION_CHARS:
         return invalid_arguments(f"'question' is longer than {MAX_QUESTION_CHARS} characters.")
+    return None
+
+
+def sop_for_question(
+    library: Library, question: Any, routing_key: str | None = None, vectors: dict[str, Any] | None = None
+) -> Reply:
+    """Route ``question`` to the live SOP that answers it (``routing.Router.route``), served as
+    the conversation ``routing_key`` is served it (stable or canary). ``vectors``: the question's
+    embeddings computed beforehand, per space (``Router.embed``: the tool embeds off the event
+    loop; batch evaluations), else they are computed here.
+
+    Returns the SOP with up to two alternatives, or the category's SOPs when several apply
+    equally, or ``category: "general"`` when nothing fits.
+    """
+    problem = question_problem(question, routing_key)
+    if problem is not None:
+        return problem
     decision = library.router.route(question, vectors)
     if decision.kind == "sop" and decision.best is not None:
         sop, bucket = library.resolve(library.sops[decision.best.index], routing_key)

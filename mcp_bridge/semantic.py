@@ -234,6 +234,10 @@ class SemanticIndex:
         asked recently (read-only: it is shared)."""
         return QUESTION_VECTORS.vector(self.encoder, question)
 
+    def cached_question_vector(self, question: str) -> np.ndarray | None:
+        """Return the question's unit vector if ``QUESTION_VECTORS`` holds it, else ``None``."""
+        return QUESTION_VECTORS.cached(self.encoder, question)
+
 
 class QuestionVectorCache:
     """The vectors of the last ``capacity`` distinct questions per process, least recently used
@@ -252,6 +256,17 @@ class QuestionVectorCache:
         self.misses = 0
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def cached(self, encoder: Any, question: str) -> np.ndarray | None:
+        """Return ``question``'s vector by ``encoder`` if it is held (a hit), else ``None``
+        (not counted: ``vector`` counts the miss when it computes)."""
+        key = (encoder.fingerprint, question)
+        with self._lock:
+            found = self._vectors.get(key)
+            if found is not None:
+                self._vectors.move_to_end(key)
+                self.hits += 1
+            return found
 
     def vector(self, encoder: Any, question: str) -> np.ndarray:
         """Return ``question``'s unit vector by ``encoder``, computing it on a miss."""

@@ -262,3 +262,34 @@ def test_question_vector_cache__capacity_zero__always_computes() -> None:
     cache.vector(encoder, "q")
     cache.vector(encoder, "q")
     assert encoder.calls == ["q", "q"]
+
+
+def test_question_vector_cache__cached__only_what_is_held__counts_hits_only() -> None:
+    from mcp_bridge.semantic import QuestionVectorCache
+
+    cache, encoder = QuestionVectorCache(capacity=2), _CountingEncoder()
+    assert cache.cached(encoder, "refund?") is None
+    first = cache.vector(encoder, "refund?")
+    assert cache.cached(encoder, "refund?") is first
+    assert encoder.calls == ["refund?"] and (cache.hits, cache.misses) == (1, 1)
+
+
+def test_router__known_vectors__none_until_embedded__then_the_same_route(customer_service: Library) -> None:
+    router = customer_service.router
+    question = "Can I get my money back for an order from last week? (known_vectors test)"
+    assert router.known_vectors(question) is None  # never asked: must be embedded first
+    vectors = router.embed(question)
+    assert list(vectors) == ["minilm"] and vectors["minilm"].shape == (384,)
+    known = router.known_vectors(question)
+    assert known is not None and known["minilm"] is vectors["minilm"]
+    with_vectors, without = router.route(question, known), router.route(question)
+    assert (with_vectors.kind, with_vectors.best) == (without.kind, without.best)
+
+
+def test_router__known_vectors__routed_by_words__nothing_to_embed() -> None:
+    lib = Library.from_bytes(
+        canonical_bytes({"format": BUNDLE_FORMAT, "categories": [], "sops": LIBRARY}),
+        engine=SemanticEngine({}, EmbeddingCache()),
+    )
+    assert lib.router.known_vectors("My account is locked") == {}
+    assert lib.router.embed("My account is locked") == {}
