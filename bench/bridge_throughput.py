@@ -5,7 +5,8 @@ wrk (``-t1 -c16``, the shared ``tools_call.lua``), so machine noise hits both al
 ``get_specific_sop`` and ``get_sop_for_question``, on the demo library (86 live SOPs on the
 bridge; the anchor's 9 in-memory SOPs). Also the bridge with two worker processes, the
 bridge with CPython's default GC thresholds (to show what ``tune_gc`` buys), and the bridge with
-OpenTelemetry tracing on, exporting every span over OTLP/HTTP to a local sink (its cost). wrk
+OpenTelemetry tracing on, exporting every span over OTLP/HTTP to a local sink (its cost), and
+with one trace in ten sampled (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``). wrk
 repeats one question, which the bridge's question-vector cache answers after the first call; the
 bridge with the cache off shows what a stream of distinct questions gets.
 
@@ -104,6 +105,16 @@ def main() -> None:
             ),
             "bridge (1 worker, tracing on)": (
                 stack.start_bridge(extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink()}),
+                f"Bearer {stack.agent_token}",
+            ),
+            "bridge (1 worker, tracing 1 in 10)": (
+                stack.start_bridge(
+                    extra_env={
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink(),
+                        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                    }
+                ),
                 f"Bearer {stack.agent_token}",
             ),
         }

@@ -4,7 +4,7 @@
 with ``get_specific_sop`` on a four-SOP library, alternately with tracing off, with tracing on
 into an exporter that drops spans (what making the span costs), and with tracing on into the
 real OTLP/HTTP exporter posting to a local sink (what encoding and sending adds, in its
-thread). ``--rounds`` alternations of ``--calls`` calls each; medians of µs per call.
+thread), and with one trace in ten sampled by the standard ``OTEL_TRACES_SAMPLER`` variables. ``--rounds`` alternations of ``--calls`` calls each; medians of µs per call.
 
     python bench/tracing_overhead.py [--calls 20000] [--rounds 5]
 
@@ -15,10 +15,13 @@ calls/s) to read it as a share of throughput.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -67,6 +70,21 @@ def _per_call_us(state: BridgeState, calls: int) -> float:
         state.calls.buffer.clear()
 
 
+@contextlib.contextmanager
+def _sampling_one_in_ten() -> Iterator[None]:
+    """Set the standard sampler variables to keep one trace in ten, as an operator would."""
+    saved = {k: os.environ.get(k) for k in ("OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG")}
+    os.environ.update(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="0.1")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20000)
@@ -75,7 +93,12 @@ def main() -> None:
     state = BridgeState(BridgeConfig(cache_dir=Path(tempfile.mkdtemp()), routing="lexical", bridge_token=""))
     state.library = library()
     sink = otlp_sink()
-    results: dict[str, list[float]] = {"off": [], "on, spans dropped": [], "on, OTLP/HTTP export": []}
+    results: dict[str, list[float]] = {
+        "off": [],
+        "on, spans dropped": [],
+        "on, OTLP/HTTP export": [],
+        "on, 1 in 10 sampled": [],
+    }
     for _ in range(args.rounds):
         tracing.shutdown()
         results["off"].append(_per_call_us(state, args.calls))
@@ -87,6 +110,10 @@ def main() -> None:
         tracing.configure(OTLPSpanExporter(endpoint=f"{sink}/v1/traces"))
         results["on, OTLP/HTTP export"].append(_per_call_us(state, args.calls))
         tracing.shutdown()  # flushes what is queued, outside the timed loop
+        with _sampling_one_in_ten():
+            tracing.configure(OTLPSpanExporter(endpoint=f"{sink}/v1/traces"))
+            results["on, 1 in 10 sampled"].append(_per_call_us(state, args.calls))
+            tracing.shutdown()
     off = statistics.median(results["off"])
     print(f"{'tracing':<24} {'µs/call':>8} {'added':>7}")
     for name, runs in results.items():

@@ -13,7 +13,10 @@ trace (W3C Trace Context, the MCP convention for propagating it).
 Exporting: the OTLP/HTTP exporter, configured only by the standard variables
 (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, ``…_HEADERS``,
 ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER``…), which is what
-AgentCore Runtime's observability (ADOT) reads. Tracing is on when an OTLP endpoint is set or
+AgentCore Runtime's observability (ADOT) reads. ``OTEL_TRACES_SAMPLER`` is how an operator pays
+less for it: every span costs the cheapest tool call about a fifth of its throughput
+(``docs/BENCHMARKS.md``), and ``parentbased_traceidratio`` with ``OTEL_TRACES_SAMPLER_ARG=0.1``
+keeps one trace in ten while still following a caller that sampled its own. Tracing is on when an OTLP endpoint is set or
 ``OTEL_TRACES_EXPORTER=otlp``, and off when ``OTEL_SDK_DISABLED=true`` or
 ``OTEL_TRACES_EXPORTER=none``. Off, no span is made at all.
 """
@@ -129,8 +132,9 @@ def tool_span(tool: str, params: Mapping[str, Any], request_id: Any, session_id:
 
 
 def record_result(span: Any, *, is_error: bool, error_text: str, served: Mapping[str, Any] | None, bundle: str) -> None:
-    """Add what the call served and whether it failed to ``span`` (no-op for ``None``)."""
-    if span is None:
+    """Add what the call served and whether it failed to ``span`` (no-op for ``None`` and for a
+    span the sampler dropped)."""
+    if span is None or not span.is_recording():
         return
     attributes: dict[str, Any] = {"sopgov.bundle.sha256": bundle}
     if served:

@@ -150,3 +150,23 @@ def test_bridge_process__otlp_endpoint_set__spans_exported_over_http(
     path, body = _Collector.received[0]
     assert path == "/v1/traces"
     assert b"tools/call get_specific_sop" in body and b"execute_tool" in body and b"sopgov-bridge" in body
+
+
+@pytest.mark.parametrize(
+    ("meta", "recorded"),
+    [(None, 0), ({"traceparent": TRACEPARENT}, 1), ({"traceparent": TRACEPARENT[:-2] + "00"}, 0)],
+    ids=["no-caller-trace", "caller-sampled", "caller-not-sampled"],
+)
+def test_sampler_from_otel_variables__ratio_zero__only_traces_the_caller_sampled_are_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, meta: dict[str, str] | None, recorded: int
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    exporter = InMemorySpanExporter()
+    tracing.configure(exporter, simple=True)
+    try:
+        reply = _call(tmp_path, "get_specific_sop", {"category": "billing", "sop_key": "refund_policy"}, meta)
+    finally:
+        tracing.shutdown()
+    assert not reply.is_error
+    assert len(exporter.get_finished_spans()) == recorded
