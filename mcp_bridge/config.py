@@ -24,6 +24,7 @@
 | ``SOPGOV_BRIDGE_OAUTH_JWKS_URL`` | ``<issuer>/.well-known/jwks.json`` | the issuer's signing keys |
 | ``SOPGOV_BRIDGE_QUESTION_CACHE`` | ``4096`` | question vectors kept per process (``semantic.QuestionVectorCache``); 0 turns it off |
 | ``SOPGOV_BRIDGE_SESSIONS`` | ``0`` | ``1``: clients that initialize get a stateful session with a GET stream and change notifications (one worker only) |
+| ``SOPGOV_BRIDGE_INSTANCE`` | (none) | this bridge's name among several behind one proxy (letters, digits, ``-``): the session ids it issues start with ``<name>.``, so the proxy can send a session's requests to it (``deploy/nginx.conf``) |
 | ``SOPGOV_BRIDGE_SESSION_IDLE_SECONDS`` | ``300`` | a session with no request and no open stream for this long is closed |
 | ``SOPGOV_BRIDGE_RESOURCE_URL`` | ``http://<host>:<port>/mcp`` | this bridge's public MCP URL, in its RFC 9728 metadata |
 """
@@ -31,6 +32,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +67,7 @@ class BridgeConfig:
     resource_url: str = ""
     sessions: bool = False
     session_idle_seconds: float = 300.0
+    instance: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> BridgeConfig:
@@ -95,6 +98,7 @@ class BridgeConfig:
             "resource_url": env.get("SOPGOV_BRIDGE_RESOURCE_URL", ""),
             "sessions": env.get("SOPGOV_BRIDGE_SESSIONS", "0").strip().lower() in ("1", "true", "yes", "on"),
             "session_idle_seconds": float(env.get("SOPGOV_BRIDGE_SESSION_IDLE_SECONDS", "300")),
+            "instance": env.get("SOPGOV_BRIDGE_INSTANCE", "").strip(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["bridge_id"]:
@@ -109,6 +113,8 @@ class BridgeConfig:
                 "uvicorn's workers do not route requests by Mcp-Session-Id (run more bridges behind a "
                 "session-affine proxy instead)"
             )
+        if values["instance"] and not re.fullmatch(r"[A-Za-z0-9-]{1,32}", str(values["instance"])):
+            raise ValueError("SOPGOV_BRIDGE_INSTANCE must be 1 to 32 letters, digits or '-'")
         if not values["resource_url"]:
             values["resource_url"] = f"http://{values['host']}:{values['port']}/mcp"
         if values["oauth_issuer"] and not values["oauth_audience"]:

@@ -54,7 +54,14 @@ from .oauth import METADATA_PATH, protected_resource_metadata
 from .replies import Reply
 from .resources import page_cursor, page_offset, register_resources, resources_page_size
 from .schemas import CategoriesReply, Outcome, OutcomeReply, ProposalReply, QuestionReply, SOPReply
-from .sessions import MAX_SESSIONS, SessionNotifier, changed_resources, is_initialize, replaying
+from .sessions import (
+    MAX_SESSIONS,
+    SessionNotifier,
+    changed_resources,
+    instance_session_ids,
+    is_initialize,
+    replaying,
+)
 from .state import BridgeState
 
 logger = logging.getLogger(__name__)
@@ -500,7 +507,11 @@ class BridgeApp:
         self.protected = self._authenticated(mcp_app)
         # with SOPGOV_BRIDGE_SESSIONS=1: the stateful session manager and its app (mcp_bridge.sessions)
         self.sessions = sessions
-        self.stateful: Any = self._authenticated(StreamableHTTPASGIApp(sessions)) if sessions is not None else None
+        self.stateful: Any = (
+            instance_session_ids(self._authenticated(StreamableHTTPASGIApp(sessions)), state.config.instance)
+            if sessions is not None
+            else None
+        )
 
     def _authenticated(self, app: Any) -> Any:
         if self.state.config.auth == "none":

@@ -12,7 +12,13 @@ Session Management"), may open the GET stream for server messages, and is sent
 Requests without a session id that are not ``initialize`` stay stateless, so the seed's clients
 and one-shot callers work as before. Sessions are bounded: closed after
 ``SOPGOV_BRIDGE_SESSION_IDLE_SECONDS`` without a request or an open stream, at most
-``MAX_SESSIONS`` at once. One process only: a session lives in the worker that created it.
+``MAX_SESSIONS`` at once.
+
+A session lives in the process that created it, so a bridge with sessions runs one worker; to
+use more cores, run several bridges behind a proxy that sends each session's requests to its
+bridge. ``SOPGOV_BRIDGE_INSTANCE`` names a bridge, and the session ids it issues start with that
+name and a dot (``a.3f2c…``): ``deploy/nginx.conf`` maps the prefix to the bridge
+(``instance_session_ids``) and spreads new sessions and stateless calls over all of them.
 """
 
 from __future__ import annotations
@@ -128,6 +134,41 @@ async def is_initialize(receive: Any) -> tuple[bool, list[dict[str, Any]]]:
     except ValueError:
         return False, messages
     return isinstance(parsed, dict) and parsed.get("method") == "initialize", messages
+
+
+SESSION_HEADER = b"mcp-session-id"
+
+
+def instance_session_ids(app: Any, instance: str) -> Any:
+    """Wrap the stateful ASGI ``app`` so the session ids it issues carry ``instance`` as a prefix:
+    ``Mcp-Session-Id: <instance>.<id>`` on the way out, the prefix removed on the way in. An id
+    without this bridge's prefix reaches the session manager as it is, which answers 404 (MCP
+    2025-11-25, "Session Management": the client then starts a new session). ``instance`` empty:
+    ``app`` unchanged."""
+    if not instance:
+        return app
+    prefix = f"{instance}.".encode()
+
+    async def prefixed(scope: Any, receive: Any, send: Any) -> None:
+        headers = [
+            (name, value[len(prefix) :] if name == SESSION_HEADER and value.startswith(prefix) else value)
+            for name, value in scope.get("headers", [])
+        ]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [
+                        (name, prefix + value if name.lower() == SESSION_HEADER else value)
+                        for name, value in message.get("headers", [])
+                    ],
+                }
+            await send(message)
+
+        await app({**scope, "headers": headers}, receive, sending)
+
+    return prefixed
 
 
 def replaying(messages: list[dict[str, Any]], receive: Any) -> Any:

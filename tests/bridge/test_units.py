@@ -368,3 +368,40 @@ def test_config__sessions_need_one_worker() -> None:
     with pytest.raises(ValueError, match="SOPGOV_BRIDGE_SESSIONS=1 needs SOPGOV_BRIDGE_WORKERS=1"):
         BridgeConfig.from_env(workers=2, sessions=True)
     assert BridgeConfig.from_env(workers=1, sessions=True).sessions is True
+
+
+@pytest.mark.parametrize("name", ["a.b", "a b", "x" * 33, "é"])
+def test_config__instance_name__letters_digits_dashes_only(name: str) -> None:
+    from mcp_bridge.config import BridgeConfig
+
+    with pytest.raises(ValueError, match="SOPGOV_BRIDGE_INSTANCE"):
+        BridgeConfig.from_env(instance=name)
+    assert BridgeConfig.from_env(instance="bridge-2").instance == "bridge-2"
+
+
+def test_instance_session_ids__prefixed_out__stripped_in__foreign_ids_untouched() -> None:
+
+    from mcp_bridge.sessions import instance_session_ids
+
+    seen: list[bytes | None] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(scope["headers"]).get(b"mcp-session-id"))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"mcp-session-id", b"3f2c")]})
+
+    async def request(session: bytes | None, instance: str) -> list[Any]:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        headers = [(b"host", b"x")] + ([(b"mcp-session-id", session)] if session else [])
+        await instance_session_ids(app, instance)({"type": "http", "headers": headers}, None, send)
+        return sent
+
+    sent = anyio.run(request, None, "a")
+    assert dict(sent[0]["headers"])[b"mcp-session-id"] == b"a.3f2c"  # issued with the prefix
+    anyio.run(request, b"a.3f2c", "a")
+    anyio.run(request, b"b.3f2c", "a")  # another bridge's session: the manager will answer 404
+    assert seen == [None, b"3f2c", b"b.3f2c"]
+    assert instance_session_ids(app, "") is app

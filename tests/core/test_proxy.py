@@ -9,16 +9,12 @@ gunicorn and show that stalled clients no longer block anyone, and are cut off a
 
 from __future__ import annotations
 
-import getpass
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,61 +22,23 @@ from django.conf import settings
 from django.db import connection
 
 from tests.bridge.harness import ROOT, free_port, wait_until
+from tests.nginx import running_nginx, shipped_conf
 
 # pytest-django creates the test database only when a collected test asks for one; the app
 # processes started here read it (``SELECT 1`` for /healthz).
 pytestmark = pytest.mark.django_db
 
-NGINX = "/usr/sbin/nginx"
 CLIENT_TIMEOUT_S = 10  # client_header_timeout and client_body_timeout in deploy/nginx.conf
-
-
-def _shipped_conf(web_port: int, web_listen: int, bridge_port: int, bridge_listen: int) -> str:
-    """deploy/nginx.conf with its compose host names and ports replaced by local ones."""
-    conf = (ROOT / "deploy/nginx.conf").read_text()
-    for old, new in {
-        "server web:8000;": f"server 127.0.0.1:{web_port};",
-        "server bridge:8001;": f"server 127.0.0.1:{bridge_port};",
-        "listen 8000;": f"listen 127.0.0.1:{web_listen};",
-        "listen 8001;": f"listen 127.0.0.1:{bridge_listen};",
-    }.items():
-        assert conf.count(old) == 1, f"deploy/nginx.conf no longer has {old!r} exactly once"
-        conf = conf.replace(old, new)
-    return conf
 
 
 @pytest.fixture(scope="module")
 def proxied_app(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """One sync gunicorn worker on the test database, and nginx with the shipped config in front."""
-    assert os.access(NGINX, os.X_OK), "nginx is not installed (make test installs Debian's nginx)"
-    work = Path(tempfile.mkdtemp(prefix="sopgov-nginx-"))
-    os.chmod(work, 0o755)  # nginx's workers may run as another user when the tests run as root
-    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / temp).mkdir(mode=0o777)
-        os.chmod(work / temp, 0o777)
     web_port, web_listen, bridge_listen = free_port(), free_port(), free_port()
-    (work / "nginx.conf").write_text(
-        f"""
-daemon off;
-user {getpass.getuser()};
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/error.log info;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
-{_shipped_conf(web_port, web_listen, free_port(), bridge_listen)}
-}}
-"""
+    site = shipped_conf(
+        {"web:8000": f"127.0.0.1:{web_port}", "bridge-a:8001": "127.0.0.1:1", "bridge-b:8001": "127.0.0.1:1"},
+        {8000: f"127.0.0.1:{web_listen}", 8001: f"127.0.0.1:{bridge_listen}"},
     )
-    checked = subprocess.run([NGINX, "-t", "-p", str(work), "-c", str(work / "nginx.conf")], capture_output=True)
-    assert checked.returncode == 0, checked.stderr.decode()
-
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         db = connection.settings_dict
     env = {
@@ -89,26 +47,35 @@ http {{
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
     }
-    log = (work / "gunicorn.log").open("w")
-    app = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "sopgov.wsgi", "-b", f"127.0.0.1:{web_port}", "-w", "1", "--timeout", "60"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    proxy = subprocess.Popen([NGINX, "-p", str(work), "-c", str(work / "nginx.conf")], stderr=subprocess.DEVNULL)
-    urls = {"direct": f"http://127.0.0.1:{web_port}", "proxied": f"http://127.0.0.1:{web_listen}"}
-    try:
-        for url in urls.values():
-            wait_until(lambda url=url: _healthz(url, timeout=2) == 200, timeout=30, message=f"{url}/healthz")
-        yield urls
-    finally:
-        for process in (proxy, app):
-            process.terminate()
-            process.wait(15)
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
+    with running_nginx(site) as work:
+        log = (work / "gunicorn.log").open("w")
+        app = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "sopgov.wsgi",
+                "-b",
+                f"127.0.0.1:{web_port}",
+                "-w",
+                "1",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        urls = {"direct": f"http://127.0.0.1:{web_port}", "proxied": f"http://127.0.0.1:{web_listen}"}
+        try:
+            for url in urls.values():
+                wait_until(lambda url=url: _healthz(url, timeout=2) == 200, timeout=30, message=f"{url}/healthz")
+            yield urls
+        finally:
+            app.terminate()
+            app.wait(15)
+            log.close()
 
 
 def _healthz(url: str, timeout: float) -> int | None:
