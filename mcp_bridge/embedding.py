@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,13 +54,17 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 through onnxruntime (one intra-op thread: the bridge serves many calls
-    at once, and a short question takes a few milliseconds)."""
+    at once, and a short question takes a few milliseconds).
+
+    Up to ``concurrency`` texts (default: the process's usable cores) are embedded at once, each
+    on its own thread (``InferenceSession.run`` is thread-safe and releases the GIL); more would
+    only share the same cores."""
 
     name = "minilm-l6-v2-int8"
     fingerprint = f"{name}-{models.MINILM_GRAPH.sha256[:12]}"
     dim = 384
 
-    def __init__(self, model_path: Path, tokenizer_path: Path) -> None:
+    def __init__(self, model_path: Path, tokenizer_path: Path, concurrency: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -72,7 +77,7 @@ class MiniLMEncoder:
         self.tokenizer.no_padding()  # its file pads to 128: a short question would cost 5 × more
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
-        self.lock = threading.Lock()
+        self.runs = threading.BoundedSemaphore(concurrency or usable_cores())
 
     def encode(self, texts: Sequence[str], batch: int = 1) -> np.ndarray:
         """Return the unit vectors (``(len(texts), 384)`` float32) of ``texts``, mean-pooled over
@@ -99,7 +104,7 @@ class MiniLMEncoder:
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self.inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            with self.lock:  # an InferenceSession is thread-safe, but one thread each is the plan
+            with self.runs:
                 hidden = self.session.run(None, feed)[0]
             weights = mask[..., None].astype(np.float32)
             out[rows] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
@@ -125,6 +130,14 @@ class USEEncoder:
             np.asarray(self.model.encode(list(texts[i : i + batch])), np.float32) for i in range(0, len(texts), batch)
         ]
         return _normalise(np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32))
+
+
+def usable_cores() -> int:
+    """Return how many cores this process may run on (its CPU affinity; 1 if unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def single_threaded_blas() -> None:

@@ -112,6 +112,17 @@ def test_use__chinese_and_english_paraphrases_share_a_space(engine: SemanticEngi
     assert float(zh @ en) > float(zh @ other)
 
 
+def test_minilm__embedded_from_many_threads_at_once__same_vectors_as_one_by_one(engine: SemanticEngine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = engine.encoders["minilm"]
+    texts = [f"my card payment number {i} was declined" for i in range(24)]
+    alone = np.stack([encoder.encode([t])[0] for t in texts])
+    with ThreadPoolExecutor(6) as pool:  # more threads than encoder.runs lets run at once
+        at_once = np.stack(list(pool.map(lambda t: encoder.encode([t])[0], texts)))
+    assert np.array_equal(at_once, alone)
+
+
 def test_minilm__a_texts_vector_does_not_depend_on_the_texts_beside_it(engine: SemanticEngine) -> None:
     encoder = engine.encoders["minilm"]
     texts = ["short", "a much longer question about a card payment that was declined twice", "refund"]
