@@ -69,7 +69,7 @@ wrk:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
 	fi
 
-bench: install-dev wrk
+bench: install-dev wrk nginx
 	$(PY) bench/run_all.py
 
 clean:

@@ -62,6 +62,7 @@ class Stack:
     bridge_url: str = ""
     anchor_url: str = ""
     agent_token: str = ""
+    bridge_env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def manage(self, *args: str) -> str:
@@ -87,6 +88,7 @@ class Stack:
         tokens = dict(line.split("=", 1) for line in (self.workdir / "tokens.env").read_text().split())
         env = {
             **self.env,
+            **self.bridge_env,
             "SOPGOV_APP_URL": self.web_url,
             "SOPGOV_BRIDGE_TOKEN": tokens["SOPGOV_BRIDGE_TOKEN"],
             "SOPGOV_BRIDGE_CACHE_DIR": str(cache_dir or self.workdir / f"bridge-{port}"),
@@ -112,8 +114,11 @@ class Stack:
 
 
 @contextmanager
-def demo_stack(*, bridge: bool = True, anchor: bool = True) -> Iterator[Stack]:
-    """Start the demo stack; yield it; stop everything and delete the temporary files."""
+def demo_stack(
+    *, bridge: bool = True, anchor: bool = True, bridge_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Start the demo stack; yield it; stop everything and delete the temporary files.
+    ``bridge_env``: variables for every bridge started (``Stack.start_bridge``)."""
     workdir = Path(tempfile.mkdtemp(prefix="sopgov-bench-"))
     env = {
         **os.environ,
@@ -125,7 +130,7 @@ def demo_stack(*, bridge: bool = True, anchor: bool = True) -> Iterator[Stack]:
         "SOPGOV_DEMO_PASSWORD": "demo",
         "LOG_LEVEL": "WARNING",
     }
-    stack = Stack(workdir, env)
+    stack = Stack(workdir, env, bridge_env=dict(bridge_env or {}))
     try:
         stack.manage("migrate", "--no-input", "-v", "0")
         stack.manage("load_demo", "--tokens-file", str(workdir / "tokens.env"))
