@@ -26,21 +26,33 @@ def test_docker_compose__config_valid_with_example_env() -> None:
     import json
 
     config = json.loads(done.stdout)
-    assert set(config["services"]) == {"postgres", "redis", "web", "worker", "beat", "bridge", "proxy"}
+    bridges = ("bridge-a", "bridge-b")
+    assert set(config["services"]) == {"postgres", "redis", "web", "worker", "beat", *bridges, "proxy"}
     # only nginx faces clients (gunicorn's sync workers must not: tests/core/test_proxy.py)
     published = {name for name, service in config["services"].items() if service.get("ports")}
     assert published == {"proxy"}
     assert {p["target"] for p in config["services"]["proxy"]["ports"]} == {8000, 8001}
     assert config["services"]["proxy"]["volumes"][0]["source"].endswith("deploy/nginx.conf")
     assert config["services"]["web"]["environment"]["SOPGOV_PROXY_COUNT"] == "1"
-    assert config["services"]["bridge"]["environment"]["SOPGOV_APP_URL"] == "http://web:8000"
-    # the bridge's container holds none of the secrets it does not need
-    assert set(config["services"]["bridge"]["environment"]) == {
-        "SOPGOV_APP_URL",
-        "SOPGOV_BRIDGE_TOKEN",
-        "SOPGOV_BRIDGE_CACHE_DIR",
-        "SOPGOV_BRIDGE_ALLOWED_HOSTS",
-    }
+    nginx = (ROOT / "deploy/nginx.conf").read_text()
+    for name in bridges:
+        environment = config["services"][name]["environment"]
+        assert environment["SOPGOV_APP_URL"] == "http://web:8000"
+        # the bridge's container holds none of the secrets it does not need
+        assert set(environment) == {
+            "SOPGOV_APP_URL",
+            "SOPGOV_BRIDGE_TOKEN",
+            "SOPGOV_BRIDGE_CACHE_DIR",
+            "SOPGOV_BRIDGE_ALLOWED_HOSTS",
+            "SOPGOV_BRIDGE_SESSIONS",
+            "SOPGOV_BRIDGE_INSTANCE",
+        }
+        # one process with sessions, named as nginx's map routes its sessions, in its own volume
+        assert config["services"][name]["command"][-2:] == ["--workers", "1"]
+        instance = environment["SOPGOV_BRIDGE_INSTANCE"]
+        assert f"~^{instance}\\.    sopgov_bridge_{instance};" in nginx and f"server {name}:8001;" in nginx
+    volumes = [config["services"][name]["volumes"][0]["source"] for name in bridges]
+    assert len(set(volumes)) == len(bridges)
     assert "DATABASE_URL" in config["services"]["worker"]["environment"]
 
 
