@@ -22,7 +22,7 @@
 | ``SOPGOV_BRIDGE_OAUTH_ISSUER`` | (none) | also accept OAuth 2.1 JWT access tokens from this issuer (``mcp_bridge.oauth``) |
 | ``SOPGOV_BRIDGE_OAUTH_AUDIENCE`` | the resource URL | the ``aud`` those tokens must carry |
 | ``SOPGOV_BRIDGE_OAUTH_JWKS_URL`` | ``<issuer>/.well-known/jwks.json`` | the issuer's signing keys |
-| ``SOPGOV_BRIDGE_QUESTION_CACHE`` | ``4096`` | question vectors kept per process (``semantic.QuestionVectorCache``); 0 turns it off |
+| ``SOPGOV_BRIDGE_QUESTION_CACHE`` | ``4096`` | question vectors (``semantic.QuestionVectorCache``) and routing decisions (``routing.DecisionCache``) kept per process; 0 turns both off |
 | ``SOPGOV_BRIDGE_SESSIONS`` | ``0`` | ``1``: clients that initialize get a stateful session with a GET stream and change notifications (one worker only) |
 | ``SOPGOV_BRIDGE_INSTANCE`` | (none) | this bridge's name among several behind one proxy (letters, digits, ``-``): the session ids it issues start with ``<name>.``, so the proxy can send a session's requests to it (``deploy/nginx.conf``) |
 | ``SOPGOV_BRIDGE_SESSION_IDLE_SECONDS`` | ``300`` | a session with no request and no open stream for this long is closed |

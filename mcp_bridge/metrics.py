@@ -9,6 +9,8 @@
   that stops changing while the app publishes shows here; compare with the app's publications).
 - ``sopgov_bridge_spooled_records``: tool-call and outcome records waiting on disk for the app.
 - ``sopgov_bridge_refused_records_total``: records the app refused as invalid (set aside).
+- ``sopgov_bridge_routing_cache_total{result}``: routed questions whose decision was cached
+  (hit) or routed (miss);
 - ``sopgov_bridge_question_cache_total{result}``: routed questions whose vector was cached
   (``hit``) or computed (``miss``), this process.
 - ``sopgov_bridge_info{bundle_sha256, version}``: what is served, always 1.
@@ -100,6 +102,17 @@ class _StateCollector(Collector):
         cache.add_metric(["hit"], QUESTION_VECTORS.hits)
         cache.add_metric(["miss"], QUESTION_VECTORS.misses)
         yield cache
+        from .routing import DecisionCache
+
+        decisions = CounterMetricFamily(
+            "sopgov_bridge_routing_cache",
+            "Routed questions whose decision was found in this process's cache for the bundle served (hit) "
+            "or routed (miss).",
+            labels=["result"],
+        )
+        decisions.add_metric(["hit"], DecisionCache.hits)
+        decisions.add_metric(["miss"], DecisionCache.misses)
+        yield decisions
         from . import __version__
 
         info = InfoMetricFamily("sopgov_bridge", "What this bridge serves.")

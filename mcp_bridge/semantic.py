@@ -20,7 +20,6 @@ example questions. ``docs/ROUTING.md`` tells how; the test half is only ever sco
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import EmbeddingCache, Encoder, load_encoders
+from .routing import QUESTION_CACHE_SIZE
 
 THRESHOLD_PERCENTILE = 2.0
 """Percent of the library's own example questions (leave-one-out) that fall below the "nothing
@@ -288,7 +288,7 @@ class QuestionVectorCache:
         return vector
 
 
-QUESTION_VECTORS = QuestionVectorCache(int(os.environ.get("SOPGOV_BRIDGE_QUESTION_CACHE", "4096")))
+QUESTION_VECTORS = QuestionVectorCache(QUESTION_CACHE_SIZE)
 
 
 def _threshold(items: np.ndarray, is_example: np.ndarray) -> float:

@@ -397,6 +397,32 @@ def test_metrics__prometheus_text_summed_over_two_workers(
     assert dict(info)["bundle_sha256"] == served
 
 
+def test_metrics__repeated_question__routed_once_from_the_decision_cache(
+    live_server: Any, library: dict[str, str], cache_dir: Path
+) -> None:
+    """A question asked three times is embedded and routed once; /metrics counts the cache."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with running_bridge(live_server.url, library["bridge"], cache_dir) as bridge:
+        replies = [
+            post_tool(bridge.url, library["reader"], "get_sop_for_question", {"question": question})
+            for question in ["I forgot my password", "I forgot my password", "How long is the warranty?"]
+            + ["I forgot my password"]
+        ]
+        response = httpx.get(bridge.url.replace("/mcp", "/metrics"), timeout=5)
+    answers = [reply_of(body)[1]["sop_key"] for _, body in replies]
+    assert answers[0] == answers[1] == answers[3] == "password_reset" and answers[2] == "warranty_information"
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    assert samples[("sopgov_bridge_routing_cache_total", (("result", "hit"),))] == 2
+    assert samples[("sopgov_bridge_routing_cache_total", (("result", "miss"),))] == 2
+    assert samples[("sopgov_bridge_question_cache_total", (("result", "miss"),))] == 2  # embedded twice
+
+
 def test_client_ask__prints_what_would_be_served(
     live_server: Any, library: dict[str, str], cache_dir: Path, capsys: Any
 ) -> None:

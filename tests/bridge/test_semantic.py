@@ -20,6 +20,7 @@ from mcp_bridge.embedding import EmbeddingCache, load_encoders
 from mcp_bridge.evaluate import payload_from_library
 from mcp_bridge.library import Library
 from mcp_bridge.replies import NO_SOP_TEXT, sop_for_question
+from mcp_bridge.routing import DecisionCache
 from mcp_bridge.semantic import (
     THRESHOLD_PERCENTILE,
     SemanticEngine,
@@ -293,8 +294,29 @@ def test_router__known_vectors__none_until_embedded__then_the_same_route(custome
     assert list(vectors) == ["minilm"] and vectors["minilm"].shape == (384,)
     known = router.known_vectors(question)
     assert known is not None and known["minilm"] is vectors["minilm"]
-    with_vectors, without = router.route(question, known), router.route(question)
-    assert (with_vectors.kind, with_vectors.best) == (without.kind, without.best)
+    with_vectors = router.route(question, known)
+    assert router.known_vectors(question) == {}  # decided: nothing more to compute
+    router.decisions = DecisionCache()  # forget the decision: route it again, vector looked up
+    without = router.route(question)
+    assert (with_vectors.kind, with_vectors.best, with_vectors.ranked) == (without.kind, without.best, without.ranked)
+
+
+def test_decision_cache__repeat_is_the_same_decision__lru_evicts__capacity_zero_keeps_nothing(
+    customer_service: Library,
+) -> None:
+    router = customer_service.router
+    router.decisions = DecisionCache(capacity=2)
+    hits, misses = DecisionCache.hits, DecisionCache.misses
+    first = router.route("My account is locked (decision cache test)")
+    assert router.route("My account is locked (decision cache test)") is first
+    router.route("How long is the warranty? (decision cache test)")
+    router.route("Can I return this? (decision cache test)")  # evicts the locked-account question
+    assert "My account is locked (decision cache test)" not in router.decisions
+    assert (DecisionCache.hits - hits, DecisionCache.misses - misses) == (1, 3)
+    router.decisions = DecisionCache(capacity=0)
+    router.route("My account is locked (decision cache test)")
+    assert "My account is locked (decision cache test)" not in router.decisions
+    router.decisions = DecisionCache()  # the library is shared by this module's tests
 
 
 def test_router__known_vectors__routed_by_words__nothing_to_embed() -> None:
