@@ -270,15 +270,13 @@ class QuestionVectorCache:
 
     def vector(self, encoder: Any, question: str) -> np.ndarray:
         """Return ``question``'s unit vector by ``encoder``, computing it on a miss."""
-        key = (encoder.fingerprint, question)
+        found = self.cached(encoder, question)
+        if found is not None:
+            return found
         with self._lock:
-            found = self._vectors.get(key)
-            if found is not None:
-                self._vectors.move_to_end(key)
-                self.hits += 1
-                return found
             self.misses += 1
         vector = encoder.encode([question])[0]
+        key = (encoder.fingerprint, question)
         if self.capacity > 0:
             vector.setflags(write=False)
             with self._lock:
