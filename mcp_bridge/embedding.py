@@ -56,15 +56,14 @@ class MiniLMEncoder:
     """all-MiniLM-L6-v2 through onnxruntime (one intra-op thread: the bridge serves many calls
     at once, and a short question takes a few milliseconds).
 
-    Up to ``concurrency`` texts (default: the process's usable cores) are embedded at once, each
-    on its own thread (``InferenceSession.run`` is thread-safe and releases the GIL); more would
+    Up to one text per usable core is embedded at once, each on its own thread (``InferenceSession.run`` is thread-safe and releases the GIL); more would
     only share the same cores."""
 
     name = "minilm-l6-v2-int8"
     fingerprint = f"{name}-{models.MINILM_GRAPH.sha256[:12]}"
     dim = 384
 
-    def __init__(self, model_path: Path, tokenizer_path: Path, concurrency: int | None = None) -> None:
+    def __init__(self, model_path: Path, tokenizer_path: Path) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -77,7 +76,7 @@ class MiniLMEncoder:
         self.tokenizer.no_padding()  # its file pads to 128: a short question would cost 5 × more
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
-        self.runs = threading.BoundedSemaphore(concurrency or usable_cores())
+        self.runs = threading.BoundedSemaphore(usable_cores())
 
     def encode(self, texts: Sequence[str], batch: int = 1) -> np.ndarray:
         """Return the unit vectors (``(len(texts), 384)`` float32) of ``texts``, mean-pooled over
