@@ -56,8 +56,9 @@ class MiniLMEncoder:
     """all-MiniLM-L6-v2 through onnxruntime (one intra-op thread: the bridge serves many calls
     at once, and a short question takes a few milliseconds).
 
-    Up to one text per usable core is embedded at once, each on its own thread (``InferenceSession.run`` is thread-safe and releases the GIL); more would
-    only share the same cores."""
+    Up to one text per usable core is embedded at once, each on its own thread
+    (``InferenceSession.run`` is thread-safe and releases the GIL); more would only share the
+    same cores."""
 
     name = "minilm-l6-v2-int8"
     fingerprint = f"{name}-{models.MINILM_GRAPH.sha256[:12]}"
