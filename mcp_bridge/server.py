@@ -56,6 +56,7 @@ from .resources import page_cursor, page_offset, register_resources, resources_p
 from .schemas import CategoriesReply, Outcome, OutcomeReply, ProposalReply, QuestionReply, SOPReply
 from .sessions import (
     MAX_SESSIONS,
+    SESSION_HEADER,
     SessionNotifier,
     changed_resources,
     instance_session_ids,
@@ -483,7 +484,7 @@ class _Served:
 
 
 def _has_session(scope: Any) -> bool:
-    return any(name == b"mcp-session-id" for name, _ in scope["headers"])
+    return any(name == SESSION_HEADER for name, _ in scope["headers"])
 
 
 class BridgeApp:

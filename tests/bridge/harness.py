@@ -27,6 +27,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def http_status(url: str, timeout: float = 2) -> int | None:
+    """Return the status of ``GET url``, or ``None`` when nothing answers in ``timeout`` seconds."""
+    try:
+        return httpx.get(url, timeout=timeout).status_code
+    except httpx.HTTPError:
+        return None
+
+
 def wait_until(predicate: Any, timeout: float, interval: float = 0.05, message: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; return it or fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout

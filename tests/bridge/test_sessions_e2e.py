@@ -15,7 +15,7 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.bridge.harness import free_port, post_tool, reply_of, running_bridge, wait_until
+from tests.bridge.harness import free_port, http_status, post_tool, reply_of, running_bridge, wait_until
 from tests.conftest import publish_new_version
 from tests.nginx import running_nginx, shipped_conf
 
@@ -193,7 +193,7 @@ def test_two_bridges_behind_the_shipped_proxy__sessions_stay_on_their_bridge_and
         )
         with running_nginx(site):
             url = f"http://127.0.0.1:{listen}/mcp"
-            wait_until(lambda: _status(f"http://127.0.0.1:{listen}/healthz") == 200, 10, message="nginx")
+            wait_until(lambda: http_status(f"http://127.0.0.1:{listen}/healthz") == 200, 10, message="nginx")
             raw = raw_sessions(url, 6)
             clients = asyncio.run(notified_clients(url))
     assert {session.split(".")[0] for session, _ in raw} == {"a", "b"}  # spread over both bridges
@@ -202,10 +202,3 @@ def test_two_bridges_behind_the_shipped_proxy__sessions_stay_on_their_bridge_and
     for client in clients:
         assert {"notifications/resources/list_changed", "notifications/resources/updated"} <= set(client["received"])
         assert client["version"] == clients[0]["number"]
-
-
-def _status(url: str) -> int | None:
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return None

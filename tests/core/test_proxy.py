@@ -16,12 +16,11 @@ import sys
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.bridge.harness import ROOT, free_port, wait_until
+from tests.bridge.harness import ROOT, free_port, http_status, wait_until
 from tests.nginx import running_nginx, shipped_conf
 
 # pytest-django creates the test database only when a collected test asks for one; the app
@@ -79,10 +78,7 @@ def proxied_app(django_db_setup: None, django_db_blocker: pytest.FixtureRequest)
 
 
 def _healthz(url: str, timeout: float) -> int | None:
-    try:
-        return httpx.get(url + "/healthz", timeout=timeout).status_code
-    except httpx.HTTPError:
-        return None
+    return http_status(url + "/healthz", timeout)
 
 
 def _stalled(url: str, payload: bytes) -> socket.socket:
